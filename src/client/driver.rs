@@ -1,0 +1,244 @@
+//! The driver task: owns the TCP stream and the timer, feeds the session state machine, and
+//! carries its outputs out (bytes to the socket, results to oneshot channels, events to watch
+//! channels).
+//!
+//! One task per client, no locks shared with callers: commands arrive over an unbounded mpsc
+//! channel; all commands waiting at a wake-up are encoded into one buffer and flushed together.
+
+use super::sink::{Reply, Sink};
+use crate::error::Error;
+use crate::proto::{take_frame, FrameError, Request};
+use crate::session::{Action, HostPort, Session, SessionState, WatchKind};
+use bytes::{Buf, BytesMut};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+/// A message from a `Client` handle to its driver.
+pub(crate) enum Command {
+    /// Send a request; the result goes to `reply`.
+    Request { request: Request, watch: Option<(WatchKind, Sink)>, reply: Reply },
+    /// Subscribe to every state transition.
+    SubscribeStates(mpsc::UnboundedSender<SessionState>),
+    /// Close the session (closeSession, then drop the connection).
+    Close,
+}
+
+type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+
+/// Commands handled per wake-up before flushing: bounds latency under a flood of requests.
+const MAX_COMMANDS_PER_WAKE: usize = 4096;
+const READ_CHUNK: usize = 64 * 1024;
+
+pub(crate) struct Driver {
+    pub(crate) session: Session<Reply, Sink>,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) state: watch::Sender<SessionState>,
+    /// Session id, password and negotiated timeout, published at every (re)connect.
+    pub(crate) session_info: watch::Sender<Option<(i64, bytes::Bytes, std::time::Duration)>>,
+    pub(crate) max_frame: usize,
+}
+
+fn connect(host: HostPort) -> ConnectFuture {
+    Box::pin(async move {
+        let stream = TcpStream::connect((host.host.as_str(), host.port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
+
+impl Driver {
+    pub(crate) async fn run(mut self) {
+        let mut stream: Option<TcpStream> = None;
+        let mut connecting: Option<ConnectFuture> = None;
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut wbuf = BytesMut::new();
+        let mut subscribers: Vec<mpsc::UnboundedSender<SessionState>> = Vec::new();
+        let mut commands_open = true;
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        self.session.start(Instant::now());
+
+        loop {
+            // Carry out what the session asked for.
+            while let Some(action) = self.session.poll_action() {
+                match action {
+                    Action::Connect(host) => {
+                        stream = None;
+                        rbuf.clear();
+                        wbuf.clear();
+                        connecting = Some(connect(host));
+                    }
+                    Action::Disconnect => {
+                        stream = None;
+                        connecting = None;
+                        rbuf.clear();
+                        wbuf.clear();
+                    }
+                    Action::StateChanged(s) => {
+                        if s.is_connected() {
+                            let info = (
+                                self.session.session_id(),
+                                self.session.session_passwd().clone(),
+                                self.session.negotiated_timeout().unwrap_or_default(),
+                            );
+                            self.session_info.send_replace(Some(info));
+                        }
+                        self.state.send_replace(s);
+                        subscribers.retain(|tx| tx.send(s).is_ok());
+                    }
+                }
+            }
+            if self.session.state().is_terminal() && !commands_open {
+                return;
+            }
+            // Move newly encoded requests to the write buffer and try to write at once.
+            if let Some(out) = self.session.take_output() {
+                if wbuf.is_empty() {
+                    wbuf = out;
+                } else {
+                    wbuf.extend_from_slice(&out);
+                }
+            }
+            if let Some(s) = &stream {
+                if !wbuf.is_empty() {
+                    match try_write(s, &mut wbuf) {
+                        Ok(()) => {}
+                        Err(_) => {
+                            self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
+                            continue;
+                        }
+                    }
+                }
+            }
+            if let Some(d) = self.session.next_deadline() {
+                if sleep.deadline().into_std() != d {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+                }
+            } else {
+                sleep.as_mut().reset(tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
+            }
+            let want_write = !wbuf.is_empty();
+
+            tokio::select! {
+                biased;
+                res = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {
+                    connecting = None;
+                    let now = Instant::now();
+                    match res {
+                        Ok(s) => {
+                            stream = Some(s);
+                            self.session.on_connected(now);
+                        }
+                        Err(_) => self.session.on_connect_failed(now),
+                    }
+                }
+                ready = async { stream.as_ref().expect("guarded").readable().await }, if stream.is_some() => {
+                    if ready.is_err() {
+                        stream = None;
+                        self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
+                        continue;
+                    }
+                    let s = stream.as_ref().expect("guarded");
+                    if let Err(cause) = self.read_frames(s, &mut rbuf) {
+                        stream = None;
+                        rbuf.clear();
+                        self.session.on_connection_lost(Instant::now(), cause);
+                    }
+                }
+                ready = async { stream.as_ref().expect("guarded").writable().await }, if stream.is_some() && want_write => {
+                    let s = stream.as_ref().expect("guarded");
+                    if ready.is_err() || try_write(s, &mut wbuf).is_err() {
+                        stream = None;
+                        self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
+                    }
+                }
+                cmd = self.commands.recv(), if commands_open => {
+                    let now = Instant::now();
+                    match cmd {
+                        Some(c) => {
+                            self.handle(now, c, &mut subscribers);
+                            // Drain what else is waiting: one flush for all of it.
+                            for _ in 0..MAX_COMMANDS_PER_WAKE {
+                                match self.commands.try_recv() {
+                                    Ok(c) => self.handle(now, c, &mut subscribers),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                        None => {
+                            // Every handle is gone: close the session so its ephemerals go.
+                            commands_open = false;
+                            self.session.close(now);
+                        }
+                    }
+                }
+                () = &mut sleep => {
+                    self.session.on_timeout(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, now: Instant, cmd: Command, subs: &mut Vec<mpsc::UnboundedSender<SessionState>>) {
+        match cmd {
+            Command::Request { request, watch, reply } => self.session.submit(now, request, watch, reply),
+            Command::SubscribeStates(tx) => {
+                if tx.send(self.session.state()).is_ok() {
+                    subs.push(tx);
+                }
+            }
+            Command::Close => self.session.close(now),
+        }
+    }
+
+    /// Reads everything available and hands each complete frame to the session.
+    fn read_frames(&mut self, s: &TcpStream, rbuf: &mut BytesMut) -> Result<(), Error> {
+        loop {
+            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+                rbuf.reserve(READ_CHUNK);
+            }
+            match s.try_read_buf(rbuf) {
+                Ok(0) => return Err(Error::ConnectionLoss),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(Error::ConnectionLoss),
+            }
+        }
+        let now = Instant::now();
+        let epoch = self.session.epoch();
+        loop {
+            match take_frame(rbuf, self.max_frame) {
+                Ok(Some(frame)) => {
+                    self.session.on_frame(now, frame);
+                    if self.session.epoch() != epoch {
+                        // The session dropped this connection (protocol violation, expiry):
+                        // what is left in the buffer belongs to a stream we no longer trust.
+                        rbuf.clear();
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(FrameError::TooLarge { len, max }) => return Err(Error::FrameTooLarge { len, max }),
+                Err(_) => return Err(Error::ConnectionLoss),
+            }
+        }
+    }
+}
+
+fn try_write(s: &TcpStream, wbuf: &mut BytesMut) -> io::Result<()> {
+    while !wbuf.is_empty() {
+        match s.try_write(wbuf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => wbuf.advance(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

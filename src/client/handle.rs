@@ -1,0 +1,599 @@
+//! The public `Client` handle: cheap to clone, every call a request to the driver task.
+
+use super::driver::{Command, Driver};
+use super::multi::{Op, OpResult, ReadOp, ReadResult};
+use super::options::ConnectOptions;
+use super::sink::{Reply, Sink};
+use super::types::{AddWatchMode, CreateMode, WatcherType};
+use super::watch::{OneshotWatch, PersistentWatch, StateChanges};
+use crate::error::{Error, Result};
+use crate::path::{validate_path, validate_sequential_prefix};
+use crate::proto::{
+    add_watch_mode, Acl, AddWatchRequest, CheckVersionRequest, ClientInfo, CreateRequest,
+    CreateTtlRequest, DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiResult, PathRequest,
+    PathWatchRequest, Request, Response, SetAclRequest, SetDataRequest, Stat, WatchesRequest,
+};
+use crate::session::{
+    parse_connect_string, Chroot, Rng, Session, SessionConfig, SessionState, WatchKind,
+};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A ZooKeeper client: one session, one connection, many requests in flight.
+///
+/// Cheap to clone (an `Arc`); all clones share the session. Dropping the last clone, or
+/// calling [`Client::close`], ends the session with closeSession so the server removes its
+/// ephemeral nodes at once.
+///
+/// # What happens on faults
+/// - **Connection lost** (state `Disconnected`): every request in flight fails with
+///   [`Error::ConnectionLoss`] (it may or may not have been applied). New requests wait for
+///   the reconnect (bounded by `max_queued_requests` and `request_timeout`). The client
+///   reconnects to the next server with the same session, re-sends credentials and
+///   re-registers every watch; a watch whose node changed meanwhile fires at once.
+/// - **Session expired** (state `Expired`, said by a server or judged by this client after
+///   not hearing from any server for the whole session timeout): every pending request and
+///   every watch fails with [`Error::SessionExpired`]; every later call fails the same way at
+///   once. Ephemeral nodes of the session are gone. Make a new `Client` to go on.
+///
+/// ```no_run
+/// # async fn f() -> zksync::Result<()> {
+/// use zksync::{Client, CreateMode};
+/// let client = Client::connect("127.0.0.1:2181").await?;
+/// client.create("/greeting", b"hello", CreateMode::Persistent).await?;
+/// let (data, stat) = client.get_data("/greeting").await?;
+/// assert_eq!(&data[..], b"hello");
+/// client.delete("/greeting", Some(stat.version)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Command>,
+    state: watch::Receiver<SessionState>,
+    chroot: Chroot,
+    default_acl: Vec<Acl>,
+    /// Session id, password and negotiated timeout, published by the first handshake.
+    session: std::sync::OnceLock<(i64, Bytes, Duration)>,
+    session_rx: watch::Receiver<Option<(i64, Bytes, Duration)>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("session_id", &format_args!("{:#x}", self.session_id()))
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+fn version(v: Option<i32>) -> i32 {
+    v.unwrap_or(-1)
+}
+
+impl Client {
+    /// Connects with default options to `hosts` (`host:port,host:port[/chroot]`); returns once
+    /// a session is established, or fails ([`Error::Timeout`] after the session timeout,
+    /// [`Error::InvalidArgument`] for a bad connect string).
+    pub async fn connect(hosts: &str) -> Result<Client> {
+        Self::connect_with(hosts, ConnectOptions::default()).await
+    }
+
+    /// Connects with `options`; see [`ConnectOptions`].
+    pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
+        let cs = parse_connect_string(hosts)?;
+        let chroot_str = match (&options.chroot, &cs.chroot) {
+            (Some(c), _) => {
+                validate_path(c)?;
+                Some(c.clone())
+            }
+            (None, c) => c.clone(),
+        };
+        if options.default_acl.is_empty() {
+            return Err(Error::InvalidArgument("default ACL must not be empty".into()));
+        }
+        let chroot = Chroot::new(chroot_str);
+        let cfg = SessionConfig {
+            session_timeout: options.session_timeout,
+            connect_timeout: options.connect_timeout,
+            read_only: options.read_only,
+            max_queued: options.max_queued,
+            request_timeout: options.request_timeout,
+            auth: options.auth.clone(),
+            chroot: chroot.clone(),
+            seed: Rng::os_seed(),
+            resume: options.resume.clone(),
+        };
+        let now = std::time::Instant::now();
+        let session = Session::new(cs.hosts.clone(), cfg, now);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (state_tx, state_rx) = watch::channel(SessionState::Connecting);
+        let (session_tx, session_rx) = watch::channel(None);
+        let driver = Driver { session, commands: rx, state: state_tx, session_info: session_tx, max_frame: options.max_frame };
+        tokio::spawn(driver.run());
+        let client = Client {
+            inner: Arc::new(Inner {
+                tx,
+                state: state_rx,
+                chroot,
+                default_acl: options.default_acl.clone(),
+                session: std::sync::OnceLock::new(),
+                session_rx,
+            }),
+        };
+        let wait = options.establish_timeout.unwrap_or(options.session_timeout);
+        let mut state = client.inner.state.clone();
+        let outcome = tokio::time::timeout(wait, async {
+            loop {
+                let s = *state.borrow_and_update();
+                if s.is_connected() {
+                    return Ok(());
+                }
+                if let Some(e) = terminal_error(s) {
+                    return Err(e);
+                }
+                if state.changed().await.is_err() {
+                    return Err(Error::Closed);
+                }
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                let hosts: Vec<String> = cs.hosts.iter().map(|h| h.to_string()).collect();
+                Err(Error::Unreachable(format!(
+                    "no session established with {} within {wait:?}",
+                    hosts.join(",")
+                )))
+            }
+        }
+    }
+
+    // ----- session information -----
+
+    /// The current session state.
+    pub fn state(&self) -> SessionState {
+        *self.inner.state.borrow()
+    }
+
+    /// A `watch` receiver of the session state: always the latest state, and `changed()` to wait.
+    pub fn state_watch(&self) -> watch::Receiver<SessionState> {
+        self.inner.state.clone()
+    }
+
+    /// Every state transition from now on, in order (starting with the current state).
+    pub fn state_changes(&self) -> StateChanges {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if self.inner.tx.send(Command::SubscribeStates(tx.clone())).is_err() {
+            let _ = tx.send(self.state());
+        }
+        StateChanges { rx }
+    }
+
+    fn session_info(&self) -> Option<&(i64, Bytes, Duration)> {
+        if let Some(s) = self.inner.session.get() {
+            return Some(s);
+        }
+        let v = self.inner.session_rx.borrow().clone()?;
+        Some(self.inner.session.get_or_init(|| v))
+    }
+
+    /// The session id (0 before the session is established).
+    pub fn session_id(&self) -> i64 {
+        self.session_info().map_or(0, |s| s.0)
+    }
+
+    /// The session password (with the id, lets another client attach to this session).
+    pub fn session_passwd(&self) -> Bytes {
+        self.session_info().map_or_else(Bytes::new, |s| s.1.clone())
+    }
+
+    /// The session timeout granted by the server.
+    pub fn session_timeout(&self) -> Duration {
+        self.session_info().map_or(Duration::ZERO, |s| s.2)
+    }
+
+    /// The chroot of this client, if any.
+    pub fn chroot(&self) -> Option<&str> {
+        self.inner.chroot.prefix()
+    }
+
+    /// Resolves when the session ends (expired, auth failed or closed), with the error that
+    /// every call fails with from then on. Recipes use it to report lost locks.
+    pub async fn session_ended(&self) -> Error {
+        let mut rx = self.inner.state.clone();
+        loop {
+            if let Some(e) = terminal_error(*rx.borrow_and_update()) {
+                return e;
+            }
+            if rx.changed().await.is_err() {
+                return terminal_error(*rx.borrow()).unwrap_or(Error::Closed);
+            }
+        }
+    }
+
+    /// Closes the session: the server deletes its ephemeral nodes at once. Waits until the
+    /// server confirmed (or a short deadline passed). Other clones fail with [`Error::Closed`].
+    pub async fn close(&self) {
+        let _ = self.inner.tx.send(Command::Close);
+        let mut rx = self.inner.state.clone();
+        while !rx.borrow_and_update().is_terminal() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    }
+
+    // ----- plumbing -----
+
+    async fn call(&self, request: Request, watch: Option<(WatchKind, Sink)>) -> Result<Response> {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::Request { request, watch, reply: Reply(tx) }).is_err() {
+            return Err(terminal_error(self.state()).unwrap_or(Error::Closed));
+        }
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => Err(terminal_error(self.state()).unwrap_or(Error::Closed)),
+        }
+    }
+
+    fn server_path(&self, path: &str) -> Result<String> {
+        validate_path(path)?;
+        Ok(self.inner.chroot.apply(path))
+    }
+
+    fn client_path(&self, path: String) -> String {
+        self.inner.chroot.strip_owned(path)
+    }
+
+    fn once() -> (Sink, OneshotWatch) {
+        let (tx, rx) = oneshot::channel();
+        (Sink::Once(Some(tx)), OneshotWatch { rx })
+    }
+
+    // ----- operations -----
+
+    /// Creates a node with the client's default ACL; returns its actual path (with the
+    /// sequence suffix for sequential modes) and Stat.
+    pub async fn create(&self, path: &str, data: &[u8], mode: CreateMode) -> Result<(String, Stat)> {
+        let acl = self.inner.default_acl.clone();
+        self.create_with_acl(path, data, mode, acl).await
+    }
+
+    /// Creates a node with an explicit ACL.
+    pub async fn create_with_acl(
+        &self,
+        path: &str,
+        data: &[u8],
+        mode: CreateMode,
+        acl: Vec<Acl>,
+    ) -> Result<(String, Stat)> {
+        let request = self.create_request(path, data, mode, acl)?;
+        match self.call(request, None).await? {
+            Response::Create2 { path, stat } => Ok((self.client_path(path), stat)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    fn create_request(&self, path: &str, data: &[u8], mode: CreateMode, acl: Vec<Acl>) -> Result<Request> {
+        if mode.is_sequential() {
+            validate_sequential_prefix(path)?;
+        } else {
+            validate_path(path)?;
+        }
+        if acl.is_empty() {
+            return Err(Error::InvalidArgument("ACL must not be empty".into()));
+        }
+        let server_path = self.inner.chroot.apply(path);
+        let data = Bytes::copy_from_slice(data);
+        let flags = mode.flags();
+        Ok(match mode.ttl() {
+            Some(ttl) => {
+                let ttl = ttl.as_millis() as i64;
+                if ttl <= 0 {
+                    return Err(Error::InvalidArgument("TTL must be at least 1 ms".into()));
+                }
+                Request::CreateTtl(CreateTtlRequest { path: server_path, data, acl, flags, ttl })
+            }
+            None if mode == CreateMode::Container => {
+                Request::CreateContainer(CreateRequest { path: server_path, data, acl, flags })
+            }
+            None => Request::Create2(CreateRequest { path: server_path, data, acl, flags }),
+        })
+    }
+
+    /// Deletes a node if its version matches (`None`: any version).
+    pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
+        let path = self.server_path(path)?;
+        if path == "/" {
+            return Err(Error::InvalidPath { path, reason: "the root cannot be deleted" });
+        }
+        let req = Request::Delete(DeleteRequest { path, version: self::version(version) });
+        self.call(req, None).await.map(|_| ())
+    }
+
+    /// The node's Stat, or `None` if it does not exist.
+    pub async fn exists(&self, path: &str) -> Result<Option<Stat>> {
+        let req = Request::Exists(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        exists_result(self.call(req, None).await)
+    }
+
+    /// Like [`Client::exists`], and a watch that fires when the node is created (if missing),
+    /// or changed or deleted (if present).
+    pub async fn exists_w(&self, path: &str) -> Result<(Option<Stat>, OneshotWatch)> {
+        let req = Request::Exists(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let (sink, w) = Self::once();
+        let stat = exists_result(self.call(req, Some((WatchKind::Data, sink))).await)?;
+        Ok((stat, w))
+    }
+
+    /// The node's data and Stat.
+    pub async fn get_data(&self, path: &str) -> Result<(Bytes, Stat)> {
+        let req = Request::GetData(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        data_result(self.call(req, None).await?)
+    }
+
+    /// Like [`Client::get_data`], and a watch that fires when the data changes or the node is
+    /// deleted. (No watch is set if the node does not exist: use [`Client::exists_w`].)
+    pub async fn get_data_w(&self, path: &str) -> Result<(Bytes, Stat, OneshotWatch)> {
+        let req = Request::GetData(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let (sink, w) = Self::once();
+        let (d, s) = data_result(self.call(req, Some((WatchKind::Data, sink))).await?)?;
+        Ok((d, s, w))
+    }
+
+    /// Sets the node's data if its version matches (`None`: any version); returns the new Stat.
+    pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat> {
+        let req = Request::SetData(SetDataRequest {
+            path: self.server_path(path)?,
+            data: Bytes::copy_from_slice(data),
+            version: self::version(version),
+        });
+        stat_result(self.call(req, None).await?)
+    }
+
+    /// The node's children (names, not paths, unsorted) and its Stat.
+    pub async fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat)> {
+        let req = Request::GetChildren2(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        children_result(self.call(req, None).await?)
+    }
+
+    /// Like [`Client::get_children`], and a watch that fires when a child is added or removed
+    /// or the node is deleted.
+    pub async fn get_children_w(&self, path: &str) -> Result<(Vec<String>, Stat, OneshotWatch)> {
+        let req = Request::GetChildren2(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let (sink, w) = Self::once();
+        let (c, s) = children_result(self.call(req, Some((WatchKind::Child, sink))).await?)?;
+        Ok((c, s, w))
+    }
+
+    /// The node's ACL and Stat.
+    pub async fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat)> {
+        let req = Request::GetAcl(PathRequest { path: self.server_path(path)? });
+        match self.call(req, None).await? {
+            Response::GetAcl { acl, stat } => Ok((acl, stat)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sets the node's ACL if its ACL version matches (`None`: any version).
+    pub async fn set_acl(&self, path: &str, acl: Vec<Acl>, version: Option<i32>) -> Result<Stat> {
+        if acl.is_empty() {
+            return Err(Error::InvalidArgument("ACL must not be empty".into()));
+        }
+        let req = Request::SetAcl(SetAclRequest { path: self.server_path(path)?, acl, version: self::version(version) });
+        stat_result(self.call(req, None).await?)
+    }
+
+    /// Waits until the server this client is connected to has caught up with the leader for
+    /// `path`, so a following read sees every write committed before the call.
+    pub async fn sync(&self, path: &str) -> Result<()> {
+        let req = Request::Sync(PathRequest { path: self.server_path(path)? });
+        self.call(req, None).await.map(|_| ())
+    }
+
+    /// Runs `ops` as one transaction: all are applied, or none
+    /// ([`Error::MultiFailed`] names the failing operation).
+    ///
+    /// ```no_run
+    /// # async fn f(client: zksync::Client) -> zksync::Result<()> {
+    /// use zksync::{CreateMode, Op};
+    /// client.multi(vec![
+    ///     Op::check("/config", Some(3)),
+    ///     Op::create("/config/v4", b"...", CreateMode::Persistent),
+    /// ]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
+        let mut wire = Vec::with_capacity(ops.len());
+        for op in ops {
+            wire.push(match op {
+                Op::Create { path, data, mode, acl } => {
+                    let acl = acl.unwrap_or_else(|| self.inner.default_acl.clone());
+                    match self.create_request(&path, &data, mode, acl)? {
+                        Request::Create2(r) => MultiOp::Create(r),
+                        Request::CreateContainer(r) => MultiOp::CreateContainer(r),
+                        Request::CreateTtl(r) => MultiOp::CreateTtl(r),
+                        _ => unreachable!("create_request makes only create requests"),
+                    }
+                }
+                Op::Delete { path, version } => MultiOp::Delete(DeleteRequest {
+                    path: self.server_path(&path)?,
+                    version: self::version(version),
+                }),
+                Op::SetData { path, data, version } => MultiOp::SetData(SetDataRequest {
+                    path: self.server_path(&path)?,
+                    data,
+                    version: self::version(version),
+                }),
+                Op::Check { path, version } => MultiOp::Check(CheckVersionRequest {
+                    path: self.server_path(&path)?,
+                    version: self::version(version),
+                }),
+            });
+        }
+        let results = match self.call(Request::Multi(wire), None).await? {
+            Response::Multi(r) => r,
+            other => return Err(unexpected(other)),
+        };
+        if let Some(index) = results.iter().position(|r| matches!(r, MultiResult::Error(c) if *c != ErrorCode::Ok && *c != ErrorCode::RuntimeInconsistency)) {
+            let MultiResult::Error(code) = results[index] else { unreachable!() };
+            return Err(Error::MultiFailed { index, code });
+        }
+        results
+            .into_iter()
+            .map(|r| match r {
+                MultiResult::Create { path } => Ok(OpResult::Create { path: self.client_path(path), stat: None }),
+                MultiResult::Create2 { path, stat } => {
+                    Ok(OpResult::Create { path: self.client_path(path), stat: Some(stat) })
+                }
+                MultiResult::Delete => Ok(OpResult::Delete),
+                MultiResult::SetData { stat } => Ok(OpResult::SetData { stat }),
+                MultiResult::Check => Ok(OpResult::Check),
+                other => Err(Error::Protocol(format!("unexpected multi result {other:?}"))),
+            })
+            .collect()
+    }
+
+    /// Runs several reads in one round trip. Each read succeeds or fails on its own.
+    pub async fn multi_read(&self, ops: Vec<ReadOp>) -> Result<Vec<ReadResult>> {
+        let mut wire = Vec::with_capacity(ops.len());
+        for op in ops {
+            wire.push(match op {
+                ReadOp::GetData(p) => MultiReadOp::GetData(PathWatchRequest { path: self.server_path(&p)?, watch: false }),
+                ReadOp::GetChildren(p) => {
+                    MultiReadOp::GetChildren(PathWatchRequest { path: self.server_path(&p)?, watch: false })
+                }
+            });
+        }
+        match self.call(Request::MultiRead(wire), None).await? {
+            Response::Multi(results) => Ok(results
+                .into_iter()
+                .map(|r| match r {
+                    MultiResult::GetData { data, stat } => ReadResult::Data(data, stat),
+                    MultiResult::GetChildren { children } => ReadResult::Children(children),
+                    MultiResult::Error(code) => ReadResult::Error(Error::from_code(code)),
+                    other => ReadResult::Error(Error::Protocol(format!("unexpected read result {other:?}"))),
+                })
+                .collect()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Adds credentials to the session (e.g. `add_auth("digest", b"user:pw")`); they are
+    /// re-sent after every reconnect. Wrong credentials end the session with
+    /// [`Error::AuthFailed`].
+    pub async fn add_auth(&self, scheme: &str, auth: &[u8]) -> Result<()> {
+        let req = Request::Auth(crate::proto::AuthPacket {
+            type_: 0,
+            scheme: scheme.to_string(),
+            auth: Bytes::copy_from_slice(auth),
+        });
+        self.call(req, None).await.map(|_| ())
+    }
+
+    /// Paths of the ephemeral nodes of this session whose path starts with `prefix`
+    /// (`/` for all).
+    pub async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>> {
+        let req = Request::GetEphemerals(PathRequest { path: self.server_path(prefix)? });
+        match self.call(req, None).await? {
+            Response::Ephemerals(v) => Ok(v.into_iter().map(|p| self.client_path(p)).collect()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Number of descendants of `path` (children, grandchildren, ...).
+    pub async fn get_all_children_number(&self, path: &str) -> Result<i32> {
+        let req = Request::GetAllChildrenNumber(PathRequest { path: self.server_path(path)? });
+        match self.call(req, None).await? {
+            Response::AllChildrenNumber(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The identities this session is authenticated as.
+    pub async fn who_am_i(&self) -> Result<Vec<ClientInfo>> {
+        match self.call(Request::WhoAmI, None).await? {
+            Response::WhoAmI(v) => Ok(v),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Adds a persistent watch on `path` (or its whole subtree, recursive mode). Events keep
+    /// coming until the session ends or the watch is removed; it survives reconnects.
+    pub async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<PersistentWatch> {
+        let (kind, m) = match mode {
+            AddWatchMode::Persistent => (WatchKind::Persistent, add_watch_mode::PERSISTENT),
+            AddWatchMode::PersistentRecursive => {
+                (WatchKind::PersistentRecursive, add_watch_mode::PERSISTENT_RECURSIVE)
+            }
+        };
+        let req = Request::AddWatch(AddWatchRequest { path: self.server_path(path)?, mode: m });
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.call(req, Some((kind, Sink::Stream(tx)))).await?;
+        Ok(PersistentWatch { rx })
+    }
+
+    /// Removes this client's watches of `kind` on `path`, on the server and locally; each
+    /// removed watch receives a `*WatchRemoved` event. Fails with `NoWatcher` if there is none.
+    pub async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
+        let req = Request::RemoveWatches(WatchesRequest { path: self.server_path(path)?, type_: kind.as_i32() });
+        self.call(req, None).await.map(|_| ())
+    }
+
+    /// Asks the server whether this client has watches of `kind` on `path` (`NoWatcher` if not).
+    pub async fn check_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
+        let req = Request::CheckWatches(WatchesRequest { path: self.server_path(path)?, type_: kind.as_i32() });
+        self.call(req, None).await.map(|_| ())
+    }
+}
+
+fn terminal_error(s: SessionState) -> Option<Error> {
+    match s {
+        SessionState::Expired => Some(Error::SessionExpired),
+        SessionState::AuthFailed => Some(Error::AuthFailed),
+        SessionState::Closed => Some(Error::Closed),
+        _ => None,
+    }
+}
+
+fn unexpected(r: Response) -> Error {
+    Error::Protocol(format!("unexpected response {r:?}"))
+}
+
+fn exists_result(r: Result<Response>) -> Result<Option<Stat>> {
+    match r {
+        Ok(Response::Stat(s)) => Ok(Some(s)),
+        Ok(other) => Err(unexpected(other)),
+        Err(e) if e.is_no_node() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn data_result(r: Response) -> Result<(Bytes, Stat)> {
+    match r {
+        Response::GetData { data, stat } => Ok((data, stat)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn stat_result(r: Response) -> Result<Stat> {
+    match r {
+        Response::Stat(s) => Ok(s),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn children_result(r: Response) -> Result<(Vec<String>, Stat)> {
+    match r {
+        Response::Children2 { children, stat } => Ok((children, stat)),
+        other => Err(unexpected(other)),
+    }
+}

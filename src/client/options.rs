@@ -1,0 +1,133 @@
+//! Connection settings: a builder for everything `Client::connect` needs.
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::proto::{Acl, DEFAULT_MAX_FRAME};
+use bytes::Bytes;
+use std::time::Duration;
+
+/// Settings for [`Client::connect`]. Start from `ConnectOptions::default()` and change what you
+/// need; every setter returns the options again.
+///
+/// ```no_run
+/// # async fn f() -> zksync::Result<()> {
+/// use std::time::Duration;
+/// let client = zksync::ConnectOptions::default()
+///     .session_timeout(Duration::from_secs(6))
+///     .connect("127.0.0.1:2181,127.0.0.1:2182/app")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub(crate) session_timeout: Duration,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) establish_timeout: Option<Duration>,
+    pub(crate) request_timeout: Option<Duration>,
+    pub(crate) max_frame: usize,
+    pub(crate) max_queued: usize,
+    pub(crate) read_only: bool,
+    pub(crate) auth: Vec<(String, Bytes)>,
+    pub(crate) chroot: Option<String>,
+    pub(crate) default_acl: Vec<Acl>,
+    pub(crate) resume: Option<(i64, Bytes)>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            session_timeout: Duration::from_secs(10),
+            connect_timeout: None,
+            establish_timeout: None,
+            request_timeout: None,
+            max_frame: DEFAULT_MAX_FRAME,
+            max_queued: 10_000,
+            read_only: false,
+            auth: Vec::new(),
+            chroot: None,
+            default_acl: Acl::open_unsafe(),
+            resume: None,
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The session timeout to ask for (default 10 s). The server clamps it into its own
+    /// `[minSessionTimeout, maxSessionTimeout]`; [`Client::session_timeout`] tells the result.
+    pub fn session_timeout(mut self, t: Duration) -> Self {
+        self.session_timeout = t;
+        self
+    }
+
+    /// Time allowed for one server's TCP connect plus handshake before the next server is tried
+    /// (default: session timeout / number of servers, at least 250 ms).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = Some(t);
+        self
+    }
+
+    /// How long `connect` waits for the first session before failing with
+    /// [`Error::Timeout`](crate::Error::Timeout) (default: the session timeout).
+    pub fn establish_timeout(mut self, t: Duration) -> Self {
+        self.establish_timeout = Some(t);
+        self
+    }
+
+    /// How long a request may wait for a connection while the client is disconnected before
+    /// failing with [`Error::Timeout`](crate::Error::Timeout) (default: no limit; it still fails
+    /// when the session expires).
+    pub fn request_timeout(mut self, t: Duration) -> Self {
+        self.request_timeout = Some(t);
+        self
+    }
+
+    /// Largest reply frame accepted (default `jute.maxbuffer` + header room). A larger reply
+    /// fails its request with [`Error::FrameTooLarge`](crate::Error::FrameTooLarge) instead of
+    /// being buffered.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// How many requests may wait for a connection while disconnected (default 10 000).
+    pub fn max_queued_requests(mut self, n: usize) -> Self {
+        self.max_queued = n;
+        self
+    }
+
+    /// Allow read-only servers (a partitioned minority) to serve this session (default false).
+    pub fn read_only(mut self, allowed: bool) -> Self {
+        self.read_only = allowed;
+        self
+    }
+
+    /// Credentials sent on every (re)connect, e.g. `("digest", b"user:password")`.
+    pub fn auth(mut self, scheme: &str, auth: &[u8]) -> Self {
+        self.auth.push((scheme.to_string(), Bytes::copy_from_slice(auth)));
+        self
+    }
+
+    /// A chroot: every path is relative to it. Also accepted as a connect-string suffix.
+    pub fn chroot(mut self, root: &str) -> Self {
+        self.chroot = Some(root.to_string());
+        self
+    }
+
+    /// The ACL used by `create` (default: world-readable and writable, `OPEN_ACL_UNSAFE`).
+    pub fn default_acl(mut self, acl: Vec<Acl>) -> Self {
+        self.default_acl = acl;
+        self
+    }
+
+    /// Attach to an existing session instead of creating one (its id and password, from
+    /// [`Client::session_id`] and [`Client::session_passwd`]).
+    pub fn resume_session(mut self, id: i64, passwd: &[u8]) -> Self {
+        self.resume = Some((id, Bytes::copy_from_slice(passwd)));
+        self
+    }
+
+    /// Connects with these options; see [`Client::connect`].
+    pub async fn connect(self, hosts: &str) -> Result<Client> {
+        Client::connect_with(hosts, self).await
+    }
+}

@@ -1,0 +1,116 @@
+//! The one error type of the crate.
+
+use crate::proto::ErrorCode;
+
+/// Everything a zksync call can fail with.
+///
+/// Server answers keep their typed [`ErrorCode`] in [`Error::Server`]; the conditions that change
+/// what a caller should do next (the connection dropped, the session is gone, the client was
+/// closed) have variants of their own so they can be matched without looking at codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The server refused the operation with this code (no node, node exists, bad version, ...).
+    #[error("server error: {0}")]
+    Server(ErrorCode),
+    /// A `multi` transaction was rejected: operation `index` failed with `code`, and nothing
+    /// of the transaction was applied.
+    #[error("transaction failed at operation {index}: {code}")]
+    MultiFailed {
+        /// Position of the failing operation.
+        index: usize,
+        /// Why it failed.
+        code: ErrorCode,
+    },
+    /// The connection dropped before the reply arrived. The operation may or may not have been
+    /// applied; the session is still alive and the client reconnects on its own.
+    #[error("connection lost before the reply arrived (the operation may have been applied)")]
+    ConnectionLoss,
+    /// The session expired: its ephemeral nodes are gone (or about to be) and its watches are
+    /// void. The client is terminal; create a new one to go on.
+    #[error("session expired")]
+    SessionExpired,
+    /// Authentication failed; the server closed the session. The client is terminal.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// The client was closed by the application.
+    #[error("client closed")]
+    Closed,
+    /// A request waited longer than the configured request timeout for a connection, or
+    /// `connect` could not establish a session in time.
+    #[error("timed out")]
+    Timeout,
+    /// Too many requests are queued while disconnected.
+    #[error("request queue is full ({0} requests waiting for a connection)")]
+    QueueFull(usize),
+    /// A reply was larger than the configured maximum frame size. The connection was dropped
+    /// rather than buffering without bound; raise `max_frame_size` if such replies are expected.
+    #[error("reply frame of {len} bytes exceeds the limit of {max} bytes")]
+    FrameTooLarge {
+        /// The length announced by the server.
+        len: usize,
+        /// The configured limit.
+        max: usize,
+    },
+    /// The server broke the protocol (bad frame, unexpected xid); the connection was dropped.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// A path given by the caller is not a valid ZooKeeper path.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath {
+        /// The offending path.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An argument given by the caller is invalid (bad host list, empty ACL, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// No server of the host list could be reached.
+    #[error("no server reachable: {0}")]
+    Unreachable(String),
+}
+
+impl Error {
+    /// Maps a server error code to an error, giving the session-level codes their own variants.
+    pub fn from_code(code: ErrorCode) -> Error {
+        match code {
+            ErrorCode::ConnectionLoss => Error::ConnectionLoss,
+            ErrorCode::SessionExpired => Error::SessionExpired,
+            ErrorCode::AuthFailed => Error::AuthFailed,
+            other => Error::Server(other),
+        }
+    }
+
+    /// The server error code, if this is a server refusal.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Server(c) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// True for errors after which the same call may succeed if retried on the same client
+    /// (the connection dropped or a request waited too long); false when the session or client
+    /// is gone or the server refused the operation.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::ConnectionLoss | Error::Timeout | Error::QueueFull(_))
+    }
+
+    /// True when the session can no longer be used (expired, auth failed or closed).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Error::SessionExpired | Error::AuthFailed | Error::Closed)
+    }
+
+    /// True if the server said the node does not exist.
+    pub fn is_no_node(&self) -> bool {
+        self.code() == Some(ErrorCode::NoNode)
+    }
+
+    /// True if the server said the node already exists.
+    pub fn is_node_exists(&self) -> bool {
+        self.code() == Some(ErrorCode::NodeExists)
+    }
+}
+
+/// Result type of the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
