@@ -21,6 +21,13 @@ pub enum Error {
         /// Why it failed.
         code: ErrorCode,
     },
+    /// A double barrier already has its full count of participants: this one was one too
+    /// many, and its node was removed again.
+    #[error("double barrier is full ({count} participants already entered)")]
+    BarrierFull {
+        /// The barrier's participant count.
+        count: usize,
+    },
     /// The connection dropped before the reply arrived. The operation may or may not have been
     /// applied; the session is still alive and the client reconnects on its own.
     #[error("connection lost before the reply arrived (the operation may have been applied)")]

@@ -5,6 +5,7 @@ pub mod client;
 mod error;
 mod path;
 pub mod proto;
+pub mod recipes;
 pub mod session;
 
 pub use client::{

@@ -1,0 +1,185 @@
+//! DoubleBarrier against a real ensemble.
+
+use crate::common::*;
+use crate::support::*;
+use std::time::Duration;
+use zksync::recipes::DoubleBarrier;
+use zksync::{Client, CreateMode, Error};
+
+async fn participants(n: usize) -> Vec<Client> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(client().await);
+    }
+    v
+}
+
+#[tokio::test]
+async fn five_enter_together_and_leave_together() {
+    let ns = Namespace::new("dbar-five").await;
+    let path = ns.path("b");
+    let clients = participants(5).await;
+    let mut entering = Vec::new();
+    for (i, c) in clients.iter().take(4).enumerate() {
+        let b = DoubleBarrier::new(c.clone(), &path, &format!("p{i}"), 5);
+        entering.push(tokio::spawn(async move { b.enter().await.map(|()| b) }));
+    }
+    wait_children(&clients[0], &path, |c| c.len() == 4).await;
+    for e in &mut entering {
+        assert!(still_blocked(e).await, "entered with only 4 of 5");
+    }
+    let fifth = DoubleBarrier::new(clients[4].clone(), &path, "p4", 5);
+    guard("fifth enters", fifth.enter()).await.unwrap();
+    let mut inside = Vec::new();
+    for e in entering {
+        inside.push(guard("released by the fifth", e).await.unwrap().unwrap());
+    }
+    // Four leave; they block until the fifth leaves too.
+    let mut leaving = Vec::new();
+    for b in inside {
+        leaving.push(tokio::spawn(async move { b.leave().await }));
+    }
+    wait_children(&clients[0], &path, |c| {
+        c.iter().filter(|n| n.starts_with('p')).count() <= 2
+    })
+    .await;
+    for l in &mut leaving {
+        assert!(still_blocked(l).await, "left before the fifth");
+    }
+    guard("fifth leaves", fifth.leave()).await.unwrap();
+    for l in leaving {
+        guard("others leave", l).await.unwrap().unwrap();
+    }
+    assert_eq!(
+        clients[0].exists(&path).await.unwrap(),
+        None,
+        "barrier node removed after the last leave"
+    );
+    for c in clients {
+        c.close().await;
+    }
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn single_participant_enter_leave_removes_path() {
+    let ns = Namespace::new("dbar-single").await;
+    let path = ns.path("b");
+    let c = client().await;
+    let b = DoubleBarrier::new(c.clone(), &path, "only", 1);
+    guard("enter", b.enter()).await.unwrap();
+    assert!(c.exists(&format!("{path}/ready")).await.unwrap().is_some());
+    guard("leave", b.leave()).await.unwrap();
+    assert_eq!(c.exists(&path).await.unwrap(), None);
+    c.close().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn cancelled_enter_removes_own_node() {
+    let ns = Namespace::new("dbar-cancel").await;
+    let path = ns.path("b");
+    let c = client().await;
+    let b = DoubleBarrier::new(c.clone(), &path, "quitter", 3);
+    let r = tokio::time::timeout(Duration::from_millis(300), b.enter()).await;
+    assert!(r.is_err(), "enter of 1 of 3 must not succeed");
+    wait_children(&c, &path, |ch| !ch.iter().any(|n| n == "quitter")).await;
+    c.close().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn too_many_participants_is_an_error() {
+    let ns = Namespace::new("dbar-full").await;
+    let path = ns.path("b");
+    let clients = participants(3).await;
+    let a = DoubleBarrier::new(clients[0].clone(), &path, "a", 2);
+    let b = DoubleBarrier::new(clients[1].clone(), &path, "b", 2);
+    let (ra, rb) = tokio::join!(a.enter(), b.enter());
+    ra.unwrap();
+    rb.unwrap();
+    let c = DoubleBarrier::new(clients[2].clone(), &path, "c", 2);
+    assert_eq!(
+        guard("third enters", c.enter()).await,
+        Err(Error::BarrierFull { count: 2 })
+    );
+    assert!(
+        clients[2]
+            .exists(&format!("{path}/c"))
+            .await
+            .unwrap()
+            .is_none(),
+        "the extra node is removed"
+    );
+    let (la, lb) = tokio::join!(a.leave(), b.leave());
+    la.unwrap();
+    lb.unwrap();
+    for c in clients {
+        c.close().await;
+    }
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn dead_participant_does_not_block_leave() {
+    let ns = Namespace::new("dbar-dead").await;
+    let path = ns.path("b");
+    let clients = participants(3).await;
+    let bars: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .zip(&clients)
+        .map(|(id, c)| DoubleBarrier::new(c.clone(), &path, id, 3))
+        .collect();
+    let (r0, r1, r2) = tokio::join!(bars[0].enter(), bars[1].enter(), bars[2].enter());
+    r0.unwrap();
+    r1.unwrap();
+    r2.unwrap();
+    // "a" (the lowest, which leaves last) dies: its session closes, its node goes.
+    clients[0].close().await;
+    let (l1, l2) = tokio::join!(
+        guard("b leaves", bars[1].leave()),
+        guard("c leaves", bars[2].leave())
+    );
+    l1.unwrap();
+    l2.unwrap();
+    assert_eq!(
+        clients[1].exists(&path).await.unwrap(),
+        None,
+        "barrier removed although a participant died"
+    );
+    for c in &clients[1..] {
+        c.close().await;
+    }
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn stale_ready_does_not_release_next_round_early() {
+    let ns = Namespace::new("dbar-stale").await;
+    let path = ns.path("b");
+    let c = client().await;
+    // A previous round whose participants all died left its `ready` behind.
+    c.create(&path, b"", CreateMode::Persistent).await.unwrap();
+    c.create(&format!("{path}/ready"), b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let clients = participants(2).await;
+    let first = DoubleBarrier::new(clients[0].clone(), &path, "x", 2);
+    let mut entering = tokio::spawn(async move { first.enter().await.map(|()| first) });
+    wait_children(&c, &path, |ch| ch.iter().any(|n| n == "x")).await;
+    assert!(
+        still_blocked(&mut entering).await,
+        "a stale ready let a lone participant through"
+    );
+    let second = DoubleBarrier::new(clients[1].clone(), &path, "y", 2);
+    guard("second enters", second.enter()).await.unwrap();
+    let first = guard("first enters", entering).await.unwrap().unwrap();
+    let (l1, l2) = tokio::join!(first.leave(), second.leave());
+    l1.unwrap();
+    l2.unwrap();
+    for cl in clients {
+        cl.close().await;
+    }
+    c.close().await;
+    ns.cleanup().await;
+}

@@ -1,0 +1,10 @@
+//! Recipe tests against a real ZooKeeper ensemble (`ZOOKEEPER_PEERS`).
+
+#[path = "../proto-tests/common/mod.rs"]
+mod common;
+mod forwarder;
+mod support;
+
+mod barrier;
+mod double_barrier;
+mod rwlock;

@@ -1,0 +1,352 @@
+//! A double barrier: `count` participants enter together and leave together.
+
+use super::support::{create_path, delete_until_gone, pause_if_local, retryable, spawn_cleanup};
+use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
+use crate::error::{Error, Result};
+use crate::paths::join;
+use crate::proto::Acl;
+use crate::validate_path;
+
+/// Name of the node whose creation releases the entering participants.
+const READY: &str = "ready";
+
+/// A double barrier (ZooKeeper's recipe): [`DoubleBarrier::enter`] returns once `count`
+/// participants have entered, [`DoubleBarrier::leave`] once all of them have left (or died:
+/// participant nodes are ephemeral).
+///
+/// Layout (shared with the Go library): the barrier node `B`, one ephemeral child per
+/// participant named by its id, and a persistent `B/ready` created by the participant that
+/// completes the count. After the last leave `B/ready` and `B` are removed.
+///
+/// Beyond the textbook recipe:
+/// - A `ready` node left by an earlier round whose participants all died is recognised (it is
+///   older than our own node, and none of its round is still there) and removed, so it cannot
+///   let the next round through early; a round still leaving holds newcomers back until it
+///   is gone.
+/// - A participant beyond `count` (by creation order) gets [`Error::BarrierFull`] and its
+///   node is removed.
+/// - Dropping an `enter` future (timeout, `select!`) removes the participant's node.
+/// - Ids are compared as byte strings (plain `str` order): the lowest id leaves last.
+///
+/// ```no_run
+/// # async fn f() -> zksync::Result<()> {
+/// use zksync::{Client, recipes::DoubleBarrier};
+/// let client = Client::connect("127.0.0.1:2181").await?;
+/// let barrier = DoubleBarrier::new(client, "/batch/step-1", "worker-7", 3);
+/// barrier.enter().await?;   // returns when 3 workers are in
+/// // ... compute ...
+/// barrier.leave().await?;   // returns when all 3 are done
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DoubleBarrier {
+    client: Client,
+    path: String,
+    id: String,
+    count: usize,
+    acl: Vec<Acl>,
+}
+
+impl DoubleBarrier {
+    /// A double barrier at `path` for `count` participants; this one is `id` (unique among
+    /// the participants, a single path segment, not `ready`).
+    pub fn new(client: Client, path: &str, id: &str, count: usize) -> DoubleBarrier {
+        DoubleBarrier {
+            client,
+            path: path.to_string(),
+            id: id.to_string(),
+            count,
+            acl: Acl::open_unsafe(),
+        }
+    }
+
+    /// The ACL of the barrier's nodes.
+    pub fn with_acl(mut self, acl: Vec<Acl>) -> DoubleBarrier {
+        self.acl = acl;
+        self
+    }
+
+    fn me(&self) -> String {
+        join(&self.path, &self.id)
+    }
+
+    fn check_args(&self) -> Result<()> {
+        validate_path(&self.path)?;
+        if self.count == 0 {
+            return Err(Error::InvalidArgument(
+                "double barrier count must be at least 1".into(),
+            ));
+        }
+        if self.id.is_empty() || self.id.contains('/') || self.id == READY {
+            return Err(Error::InvalidArgument(format!(
+                "invalid participant id {:?}",
+                self.id
+            )));
+        }
+        validate_path(&self.me())
+    }
+
+    /// Enters the barrier: waits until `count` participants are in. Cancel-safe: a dropped
+    /// `enter` removes this participant's node.
+    pub async fn enter(&self) -> Result<()> {
+        self.check_args()?;
+        let me = self.me();
+        let mut cleanup = NodeCleanup {
+            client: self.client.clone(),
+            path: Some(me.clone()),
+        };
+        let my_czxid = self.create_own_node(&me).await?;
+        let ready = join(&self.path, READY);
+        loop {
+            let (ready_stat, watch) = match self.client.exists_w(&ready).await {
+                Ok(r) => r,
+                Err(e) if retryable(&e) => {
+                    pause_if_local(&e).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let participants = self.participants().await?;
+            match ready_stat {
+                Some(st) if st.czxid > my_czxid => {
+                    // Released after we joined: our round.
+                    if participants.len() > self.count {
+                        self.check_rank(&participants, my_czxid, &mut cleanup)
+                            .await?;
+                    }
+                    cleanup.disarm();
+                    return Ok(());
+                }
+                Some(st) => {
+                    // Older than our node: a finished or dead round's `ready`.
+                    let czxids = self.czxids(&participants).await?;
+                    if czxids.iter().any(|&(_, c)| c < st.czxid) {
+                        // That round is still inside (or leaving). With more than `count`
+                        // present we are one too many; otherwise wait until it is gone.
+                        if participants.len() > self.count {
+                            self.check_rank(&participants, my_czxid, &mut cleanup)
+                                .await?;
+                        }
+                        self.wait_children_change().await?;
+                    } else {
+                        // Every member of that round is gone: the node is stale.
+                        match self.client.delete(&ready, Some(st.version)).await {
+                            Ok(()) => {}
+                            Err(e)
+                                if e.is_no_node()
+                                    || e.code() == Some(crate::ErrorCode::BadVersion) => {}
+                            Err(e) if retryable(&e) => pause_if_local(&e).await,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                None if participants.len() >= self.count => {
+                    self.check_rank(&participants, my_czxid, &mut cleanup)
+                        .await?;
+                    match self
+                        .client
+                        .create_with_acl(&ready, b"", CreateMode::Persistent, self.acl.clone())
+                        .await
+                    {
+                        Ok(_) => {
+                            cleanup.disarm();
+                            return Ok(());
+                        }
+                        Err(e) if e.is_node_exists() || retryable(&e) => {} // look again
+                        Err(e) => return Err(e),
+                    }
+                }
+                None => {
+                    // Fewer than `count`: wait for `ready` to appear.
+                    watch.await?;
+                }
+            }
+        }
+    }
+
+    /// Creates this participant's ephemeral node (and missing parents); returns its czxid.
+    async fn create_own_node(&self, me: &str) -> Result<i64> {
+        loop {
+            match self
+                .client
+                .create_with_acl(me, b"", CreateMode::Ephemeral, self.acl.clone())
+                .await
+            {
+                Ok((_, stat)) => return Ok(stat.czxid),
+                Err(e) if e.is_no_node() => {
+                    create_path(&self.client, &self.path, &self.acl).await?
+                }
+                Err(e) if e.is_node_exists() || retryable(&e) => {
+                    pause_if_local(&e).await;
+                    // Ours (a create whose reply was lost) or another process's?
+                    match self.client.exists(me).await {
+                        Ok(Some(st)) if st.ephemeral_owner == self.client.session_id() => {
+                            return Ok(st.czxid)
+                        }
+                        Ok(Some(_)) => return Err(Error::Server(crate::ErrorCode::NodeExists)),
+                        Ok(None) => {}
+                        Err(e) if retryable(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Fails with [`Error::BarrierFull`] (removing our node) if `count` participants created
+    /// their nodes before ours.
+    async fn check_rank(
+        &self,
+        participants: &[String],
+        my_czxid: i64,
+        cleanup: &mut NodeCleanup,
+    ) -> Result<()> {
+        let czxids = self.czxids(participants).await?;
+        let earlier = czxids.iter().filter(|&&(_, c)| c < my_czxid).count();
+        if earlier >= self.count {
+            let r = delete_until_gone(&self.client, &self.me()).await;
+            cleanup.disarm();
+            r?;
+            return Err(Error::BarrierFull { count: self.count });
+        }
+        Ok(())
+    }
+
+    /// The participant ids present now (every child but `ready`), sorted.
+    async fn participants(&self) -> Result<Vec<String>> {
+        loop {
+            match self.client.get_children(&self.path).await {
+                Ok((mut c, _)) => {
+                    c.retain(|n| n != READY);
+                    c.sort();
+                    return Ok(c);
+                }
+                Err(e) if e.is_no_node() => return Ok(Vec::new()),
+                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// (id, czxid) of each participant still present, in one round trip.
+    async fn czxids(&self, participants: &[String]) -> Result<Vec<(String, i64)>> {
+        loop {
+            let ops = participants
+                .iter()
+                .map(|p| ReadOp::GetData(join(&self.path, p)))
+                .collect();
+            match self.client.multi_read(ops).await {
+                Ok(results) => {
+                    return Ok(participants
+                        .iter()
+                        .zip(results)
+                        .filter_map(|(p, r)| match r {
+                            ReadResult::Data(_, st) => Some((p.clone(), st.czxid)),
+                            _ => None,
+                        })
+                        .collect())
+                }
+                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn wait_children_change(&self) -> Result<()> {
+        match self.client.get_children_w(&self.path).await {
+            Ok((_, _, w)) => w.await.map(|_| ()),
+            Err(e) if retryable(&e) => {
+                pause_if_local(&e).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until `name` is gone (or changes); returns at once if it is already gone.
+    async fn wait_gone(&self, name: &str) -> Result<()> {
+        match self.client.get_data_w(&join(&self.path, name)).await {
+            Ok((_, _, w)) => w.await.map(|_| ()),
+            Err(e) if e.is_no_node() => Ok(()),
+            Err(e) if retryable(&e) => {
+                pause_if_local(&e).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Leaves the barrier: waits until every participant has left (or died). The lowest id
+    /// leaves last; the others delete their node at once and wait for it. The barrier's nodes
+    /// are removed after the last participant is gone.
+    pub async fn leave(&self) -> Result<()> {
+        self.check_args()?;
+        let me = self.me();
+        loop {
+            let participants = self.participants().await?;
+            let Some(lowest) = participants.first() else {
+                break;
+            };
+            let present = participants.contains(&self.id);
+            if participants.len() == 1 && present {
+                delete_until_gone(&self.client, &me).await?;
+                break;
+            }
+            if present && *lowest == self.id {
+                let highest = participants.last().expect("non-empty").clone();
+                self.wait_gone(&highest).await?;
+            } else {
+                if present {
+                    delete_until_gone(&self.client, &me).await?;
+                }
+                let lowest = lowest.clone();
+                self.wait_gone(&lowest).await?;
+            }
+        }
+        self.remove_barrier_nodes().await
+    }
+
+    /// Removes `ready` and the barrier node in one transaction, which succeeds only if no
+    /// participant of a new round has entered meanwhile; any refusal means someone else did
+    /// it or a new round started, both fine.
+    async fn remove_barrier_nodes(&self) -> Result<()> {
+        let ready = join(&self.path, READY);
+        let both = vec![Op::delete(&ready, None), Op::delete(&self.path, None)];
+        match self.client.multi(both).await {
+            Ok(_) => Ok(()),
+            Err(Error::MultiFailed { index: 0, .. }) => {
+                match self.client.delete(&self.path, None).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.is_terminal() => Err(e),
+                    Err(_) => Ok(()),
+                }
+            }
+            Err(e) if e.is_terminal() => Err(e),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// Deletes a participant node when an `enter` is dropped before it finished.
+struct NodeCleanup {
+    client: Client,
+    path: Option<String>,
+}
+
+impl NodeCleanup {
+    fn disarm(&mut self) {
+        self.path = None;
+    }
+}
+
+impl Drop for NodeCleanup {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let client = self.client.clone();
+            spawn_cleanup(async move {
+                let _ = delete_until_gone(&client, &path).await;
+            });
+        }
+    }
+}

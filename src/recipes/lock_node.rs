@@ -1,0 +1,149 @@
+//! Names of lock nodes: `_c_<32 lowercase hex>-read-<seq>` and `_c_<32 lowercase hex>-write-<seq>`,
+//! the layout of the Go library this project follows, so Go and Rust processes share locks.
+
+/// The kind of a lock node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockKind {
+    /// A shared (read) lock node.
+    Read,
+    /// An exclusive (write) lock node.
+    Write,
+}
+
+impl LockKind {
+    fn marker(self) -> &'static str {
+        match self {
+            LockKind::Read => "read-",
+            LockKind::Write => "write-",
+        }
+    }
+}
+
+/// A parsed lock node name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockNode {
+    /// The full child name.
+    pub name: String,
+    /// Read or write.
+    pub kind: LockKind,
+    /// The server's sequence number (the order of the queue).
+    pub seq: i64,
+}
+
+/// Length of the server's sequence suffix (`%010d`).
+const SEQ_DIGITS: usize = 10;
+
+/// The protected prefix for a create: `_c_<id>-read-` or `_c_<id>-write-`.
+pub fn node_prefix(id: &str, kind: LockKind) -> String {
+    format!("_c_{id}-{}", kind.marker())
+}
+
+/// Parses a child name; `None` for anything that is not a lock node (such children are
+/// ignored, never fatal). The kind is found by the `read-`/`write-` marker just before the
+/// sequence number; the sequence is the trailing 10 characters (a signed `%010d`, so a
+/// wrapped counter such as `-000000001` parses too).
+pub fn parse(name: &str) -> Option<LockNode> {
+    if name.len() <= SEQ_DIGITS || !name.is_char_boundary(name.len() - SEQ_DIGITS) {
+        return None;
+    }
+    let (head, digits) = name.split_at(name.len() - SEQ_DIGITS);
+    if !digits
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'))
+    {
+        return None;
+    }
+    let seq: i64 = digits.parse().ok()?;
+    let kind = if head.ends_with("write-") {
+        LockKind::Write
+    } else if head.ends_with("read-") {
+        LockKind::Read
+    } else {
+        return None;
+    };
+    Some(LockNode {
+        name: name.to_string(),
+        kind,
+        seq,
+    })
+}
+
+/// True if `name` was created by the attempt with protected id `id`.
+pub fn has_id(name: &str, id: &str) -> bool {
+    name.strip_prefix("_c_")
+        .is_some_and(|rest| rest.starts_with(id) && rest[id.len()..].starts_with('-'))
+}
+
+/// A fresh protected id: 32 lowercase hex digits, unique per attempt (process id, time,
+/// a counter and the OS-seeded hasher mixed together).
+pub fn new_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let word = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(n);
+        h.write_u128(t);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", word(1), word(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lock_node_names() {
+        let table: &[(&str, Option<(LockKind, i64)>)] = &[
+            (
+                "_c_0123456789abcdef0123456789abcdef-write-0000000007",
+                Some((LockKind::Write, 7)),
+            ),
+            (
+                "_c_0123456789abcdef0123456789abcdef-read-0000000012",
+                Some((LockKind::Read, 12)),
+            ),
+            ("_c_ab-read--000000001", Some((LockKind::Read, -1))),
+            ("read-0000000003", Some((LockKind::Read, 3))),
+            (
+                "_c_ab-write-2147483647",
+                Some((LockKind::Write, 2147483647)),
+            ),
+            ("_c_ab-lock-0000000001", None),
+            ("_c_ab-write-000000001x", None),
+            ("_c_ab-write-", None),
+            ("0000000001", None),
+            ("ready", None),
+            ("", None),
+            ("_c_ab-write-00000000é1", None),
+        ];
+        for (name, want) in table {
+            let got = parse(name).map(|n| (n.kind, n.seq));
+            assert_eq!(&got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn ids_are_32_hex_and_unique() {
+        let a = new_id();
+        let b = new_id();
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+        let name = format!("{}0000000001", node_prefix(&a, LockKind::Write));
+        assert!(has_id(&name, &a));
+        assert!(!has_id(&name, &b));
+        assert_eq!(parse(&name).unwrap().kind, LockKind::Write);
+    }
+}

@@ -1,0 +1,56 @@
+//! A distributed mutex: the exclusive half of [`RwLock`], same node layout as its write lock.
+
+use super::rwlock::{LockGuard, RwLock};
+use crate::client::Client;
+use crate::error::Result;
+use crate::proto::Acl;
+
+/// A distributed mutual-exclusion lock. Interoperates with [`RwLock::write`] on the same path
+/// (and excludes its readers).
+///
+/// ```no_run
+/// # async fn f() -> zksync::Result<()> {
+/// let client = zksync::Client::connect("127.0.0.1:2181").await?;
+/// let mutex = zksync::recipes::Mutex::new(client, "/jobs/nightly-report");
+/// let guard = mutex.lock().await?;
+/// // ... only one process at a time runs this ...
+/// guard.unlock().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Mutex {
+    inner: RwLock,
+}
+
+impl Mutex {
+    /// A mutex at `path`.
+    pub fn new(client: Client, path: &str) -> Mutex {
+        Mutex {
+            inner: RwLock::new(client, path),
+        }
+    }
+
+    /// The ACL for the lock nodes and any parents created.
+    pub fn with_acl(self, acl: Vec<Acl>) -> Mutex {
+        Mutex {
+            inner: self.inner.with_acl(acl),
+        }
+    }
+
+    /// Data stored in each lock node.
+    pub fn with_data(self, data: &[u8]) -> Mutex {
+        Mutex {
+            inner: self.inner.with_data(data),
+        }
+    }
+
+    /// Waits for and takes the lock (cancel-safe).
+    pub async fn lock(&self) -> Result<LockGuard> {
+        self.inner.write().await
+    }
+
+    /// Takes the lock if it is free at once.
+    pub async fn try_lock(&self) -> Result<Option<LockGuard>> {
+        self.inner.try_write().await
+    }
+}
