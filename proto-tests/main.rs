@@ -1,4 +1,7 @@
 //! Conformance tests against a real ZooKeeper ensemble (`ZOOKEEPER_PEERS`).
 
 mod common;
+mod multi;
 mod ops;
+mod watches;
+mod zz_probe;

@@ -1,16 +1,27 @@
-//! Shared helpers of the integration tests: where the ensemble is, and a unique namespace per
-//! test that is removed afterwards.
+//! Shared helpers of the integration tests: where the ensemble is, a unique namespace per
+//! test that is removed afterwards, hang guards, a cuttable TCP forwarder, control of single
+//! ensemble nodes, a panic probe and the digest-ACL id computation.
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
-use zksync::{Client, ConnectOptions, CreateMode};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tokio::task::AbortHandle;
+use zksync::{Client, ConnectOptions, CreateMode, SessionState};
 
 /// The ensemble to test against: `ZOOKEEPER_PEERS`, default the local 5-node ensemble.
 pub fn peers() -> String {
     std::env::var("ZOOKEEPER_PEERS").unwrap_or_else(|_| {
-        (1..=5).map(|i| format!("127.0.0.1:{}", 2180 + i)).collect::<Vec<_>>().join(",")
+        (1..=5)
+            .map(|i| format!("127.0.0.1:{}", 2180 + i))
+            .collect::<Vec<_>>()
+            .join(",")
     })
 }
 
@@ -21,6 +32,10 @@ pub fn peer_list() -> Vec<String> {
 
 /// Session timeout used by tests that do not care (short enough for quick expiry tests).
 pub const TEST_SESSION: Duration = Duration::from_secs(4);
+
+/// Hang guard for anything that should happen "soon": generous, so a busy 2-core machine never
+/// trips it; it exists only so that a broken client fails the test instead of hanging it.
+pub const GUARD: Duration = Duration::from_secs(20);
 
 /// A client with the test session timeout, to `hosts`.
 pub async fn client_to(hosts: &str) -> Client {
@@ -36,27 +51,93 @@ pub async fn client() -> Client {
     client_to(&peers()).await
 }
 
+/// Awaits `f`, failing the test (instead of hanging it) if it takes longer than [`GUARD`].
+pub async fn within<F: Future>(what: &str, f: F) -> F::Output {
+    match tokio::time::timeout(GUARD, f).await {
+        Ok(v) => v,
+        Err(_) => panic!("hang guard: {what} did not complete within {GUARD:?}"),
+    }
+}
+
+/// Waits (hang-guarded) until the client's state satisfies `pred`; returns that state.
+pub async fn wait_state(
+    c: &Client,
+    what: &str,
+    pred: impl Fn(SessionState) -> bool,
+) -> SessionState {
+    let mut rx = c.state_watch();
+    within(what, async move {
+        loop {
+            let s = *rx.borrow_and_update();
+            if pred(s) {
+                return s;
+            }
+            if rx.changed().await.is_err() {
+                let s = *rx.borrow();
+                assert!(pred(s), "{what}: driver gone in state {s:?}");
+                return s;
+            }
+        }
+    })
+    .await
+}
+
+// ----- ensemble sharing -----
+
+/// Tests that stop ensemble nodes take this exclusively; every other test that talks to the
+/// ensemble holds it shared (through its [`Namespace`]), so a stopped server never breaks an
+/// unrelated test running in parallel.
+static ENSEMBLE: RwLock<()> = RwLock::const_new(());
+
+enum EnsembleGuard {
+    Shared(RwLockReadGuard<'static, ()>),
+    Exclusive(RwLockWriteGuard<'static, ()>),
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A unique namespace below `/zksync-test`, created on construction; `cleanup` removes it
 /// with everything below.
 pub struct Namespace {
     pub root: String,
-    admin: Client,
+    pub admin: Client,
+    _guard: EnsembleGuard,
 }
 
 impl Namespace {
+    /// A namespace for a test that leaves the ensemble alone (runs in parallel with others).
     pub async fn new(name: &str) -> Namespace {
-        let admin = client().await;
+        let guard = EnsembleGuard::Shared(ENSEMBLE.read().await);
+        Self::make(name, &peers(), guard).await
+    }
+
+    /// A namespace for a test that stops or starts servers: waits until no other test uses the
+    /// ensemble, and keeps them out until `cleanup`. Its admin client talks to `admin_hosts`.
+    pub async fn exclusive(name: &str, admin_hosts: &str) -> Namespace {
+        let guard = EnsembleGuard::Exclusive(ENSEMBLE.write().await);
+        Self::make(name, admin_hosts, guard).await
+    }
+
+    async fn make(name: &str, hosts: &str, guard: EnsembleGuard) -> Namespace {
+        let admin = client_to(hosts).await;
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
         let root = format!("/zksync-test/{name}-{}-{n}-{nanos:x}", std::process::id());
-        let _ = admin.create("/zksync-test", b"", CreateMode::Persistent).await;
-        admin.create(&root, b"", CreateMode::Persistent).await.expect("create namespace");
-        Namespace { root, admin }
+        let _ = admin
+            .create("/zksync-test", b"", CreateMode::Persistent)
+            .await;
+        admin
+            .create(&root, b"", CreateMode::Persistent)
+            .await
+            .expect("create namespace");
+        Namespace {
+            root,
+            admin,
+            _guard: guard,
+        }
     }
 
     /// `root/rel`.
@@ -89,4 +170,333 @@ pub async fn delete_tree(client: &Client, path: &str) {
         }
     }
     panic!("could not delete {path}");
+}
+
+// ----- a cuttable TCP forwarder -----
+
+/// A TCP forwarder on 127.0.0.1 to one upstream server. `cut` drops every forwarded connection
+/// and, until `restore`, closes new ones right after accepting them: the client loses its
+/// connection (and cannot get a new one) while its session lives on in the ensemble.
+pub struct Forwarder {
+    pub addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<AbortHandle>>>,
+    accepted: Arc<AtomicUsize>,
+    acceptor: AbortHandle,
+}
+
+impl Forwarder {
+    pub async fn start(upstream: &str) -> Forwarder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let upstream = upstream.to_string();
+        let (c2, k2, a2) = (cut.clone(), conns.clone(), accepted.clone());
+        let acceptor = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                a2.fetch_add(1, Ordering::SeqCst);
+                if c2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut out) = TcpStream::connect(&upstream).await {
+                        let _ = out.set_nodelay(true);
+                        let _ = inbound.set_nodelay(true);
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                k2.lock().unwrap().push(task.abort_handle());
+            }
+        })
+        .abort_handle();
+        Forwarder {
+            addr,
+            cut,
+            conns,
+            accepted,
+            acceptor,
+        }
+    }
+
+    /// The connect string for this forwarder.
+    pub fn hosts(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Drops every forwarded connection; new ones are closed at once until `restore`.
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for h in self.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+        for h in self.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+}
+
+// ----- ensemble node control -----
+
+fn ensemble_script() -> String {
+    format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_ensemble(args: &[&str]) -> String {
+    let out = std::process::Command::new(ensemble_script())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run scripts/ensemble {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/ensemble {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn run_ensemble_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ensemble(&args)
+    })
+    .await
+    .expect("ensemble script task")
+}
+
+/// The client addresses of the local ensemble's nodes, by 1-based index (from the script).
+pub async fn ensemble_nodes() -> Vec<String> {
+    run_ensemble_async(&["peers"])
+        .await
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The 1-based index of the current leader.
+pub async fn ensemble_leader() -> usize {
+    run_ensemble_async(&["leader"])
+        .await
+        .parse()
+        .expect("leader index")
+}
+
+/// A node stopped by a test: restarted by `restart`, or on drop (even when the test panics).
+pub struct StoppedNode {
+    index: usize,
+    restarted: bool,
+}
+
+impl StoppedNode {
+    /// Stops node `index` gracefully (SIGTERM) and waits until it is gone.
+    pub async fn stop(index: usize) -> StoppedNode {
+        run_ensemble_async(&["stop-node", &index.to_string()]).await;
+        StoppedNode {
+            index,
+            restarted: false,
+        }
+    }
+
+    /// Kills node `index` with SIGKILL.
+    pub async fn kill(index: usize) -> StoppedNode {
+        run_ensemble_async(&["kill-node", &index.to_string()]).await;
+        StoppedNode {
+            index,
+            restarted: false,
+        }
+    }
+
+    /// Starts the node again and waits until it serves.
+    pub async fn restart(mut self) {
+        self.restarted = true;
+        run_ensemble_async(&["start-node", &self.index.to_string()]).await;
+    }
+}
+
+impl Drop for StoppedNode {
+    fn drop(&mut self) {
+        if !self.restarted {
+            run_ensemble(&["start-node", &self.index.to_string()]);
+        }
+    }
+}
+
+/// Sends a four-letter word to `host` and returns the answer.
+pub async fn four_letter(host: &str, word: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    within("four-letter word", async {
+        let mut s = TcpStream::connect(host).await.unwrap();
+        s.write_all(word.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out).await;
+        out
+    })
+    .await
+}
+
+/// Which of `hosts` holds a connection of session `sid` (by the `cons` four-letter word).
+pub async fn host_of_session(hosts: &[String], sid: i64) -> Option<usize> {
+    let needle = format!("sid=0x{sid:x},");
+    for (i, h) in hosts.iter().enumerate() {
+        if four_letter(h, "cons").await.contains(&needle) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+// ----- panic probe -----
+
+thread_local! {
+    static PANICS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Panics seen on this thread so far. `#[tokio::test]` runs a current-thread runtime, so the
+/// client's driver task runs (and would panic) on the test's own thread; tokio swallows task
+/// panics, this probe does not.
+pub fn panics_on_this_thread() -> u32 {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(Cell::get)
+}
+
+// ----- digest ids -----
+
+/// The id of a digest ACL for `user:password`: `user:base64(sha1("user:password"))`.
+pub fn digest_id(user: &str, password: &str) -> String {
+    format!(
+        "{user}:{}",
+        base64(&sha1(format!("{user}:{password}").as_bytes()))
+    )
+}
+
+/// SHA-1 (FIPS 180-4), small and slow; only for digest ids in tests.
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64) * 8).to_be_bytes());
+    for block in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for i in 0..16 {
+            w[i] = u32::from_be_bytes([
+                block[4 * i],
+                block[4 * i + 1],
+                block[4 * i + 2],
+                block[4 * i + 3],
+            ]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn sha1_and_base64_vectors() {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(
+        hex(&sha1(b"abc")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(
+        hex(&sha1(
+            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+        )),
+        "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+    );
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    // The superDigest example from ZooKeeper's administrator guide (super:test).
+    assert_eq!(
+        digest_id("super", "test"),
+        "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+    );
 }

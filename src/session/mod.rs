@@ -150,8 +150,11 @@ pub struct Session<C, W> {
     queued: VecDeque<Queued<C, W>>,
     /// Send instants of unanswered pings (their replies come in order with the others).
     pings: VecDeque<Instant>,
-    /// Completers of runtime `add_auth` calls, in send order; `None` for re-sent credentials.
-    auth_waiters: VecDeque<Option<C>>,
+    /// Send instants and completers of auth packets, in send order; `None` for re-sent
+    /// credentials.
+    auth_waiters: VecDeque<(Instant, Option<C>)>,
+    /// Send instants of unanswered SetWatches(2) packets.
+    set_watches_sent: VecDeque<Instant>,
     watches: WatchRegistry<W>,
     actions: VecDeque<Action>,
     last_send: Instant,
@@ -199,6 +202,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             queued: VecDeque::new(),
             pings: VecDeque::new(),
             auth_waiters: VecDeque::new(),
+            set_watches_sent: VecDeque::new(),
             watches: WatchRegistry::default(),
             actions: VecDeque::new(),
             last_send: now,
@@ -409,6 +413,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.actions.push_back(Action::Disconnect);
         self.out.clear();
         self.pings.clear();
+        self.set_watches_sent.clear();
         let mut first = Some(cause);
         while let Some(p) = self.inflight.pop_front() {
             let err = match first.take() {
@@ -419,7 +424,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 c.complete(Err(err));
             }
         }
-        for w in self.auth_waiters.drain(..).flatten() {
+        for w in self.auth_waiters.drain(..).filter_map(|(_, w)| w) {
             w.complete(Err(Error::ConnectionLoss));
         }
         self.phase = Phase::Idle;
@@ -464,7 +469,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 if self.attempt_deadline.is_some_and(|t| now >= t) {
                     self.actions.push_back(Action::Disconnect);
                     self.attempt_failed(now);
-                } else {
+                } else if self.expiry_deadline().is_some_and(|d| now >= d) {
+                    // Abandon the attempt in progress: its socket must not outlive the session.
+                    self.actions.push_back(Action::Disconnect);
                     self.check_client_expiry(now);
                 }
             }
@@ -538,7 +545,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         // watches (so no event between the two is missed), then queued requests.
         for (scheme, auth) in self.cfg.auth.clone() {
             self.write_auth(now, scheme, auth);
-            self.auth_waiters.push_back(None);
+            self.auth_waiters.push_back((now, None));
         }
         for batch in self.watches.set_watches_batches(self.last_zxid) {
             let req = match batch {
@@ -546,6 +553,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 SetWatchesBatch::V2(b) => Request::SetWatches2(b),
             };
             encode_request_frame(&mut self.out, xid::SET_WATCHES, &req);
+            self.set_watches_sent.push_back(now);
         }
         while let Some(q) = self.queued.pop_front() {
             self.send(now, q.request, q.watch, q.completer);
@@ -564,7 +572,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             Ok(h) => h,
             Err(e) => return self.protocol_violation(now, format!("bad reply header: {e}")),
         };
-        if header.zxid > self.last_zxid {
+        // Only a reply that fits the stream may move lastZxid: the zxid of an out-of-sync frame
+        // is noise, and a too-high one would make every server refuse this client.
+        let in_sync = match header.xid {
+            xid::NOTIFICATION | xid::PING | xid::AUTH | xid::SET_WATCHES => true,
+            x => self.inflight.front().is_some_and(|p| p.xid == x),
+        };
+        if in_sync && header.zxid > self.last_zxid {
             self.last_zxid = header.zxid;
         }
         match header.xid {
@@ -579,22 +593,32 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 }
             }
             xid::AUTH => {
-                let waiter = self.auth_waiters.pop_front().flatten();
+                let (sent, waiter) = self.auth_waiters.pop_front().unzip();
+                let waiter = waiter.flatten();
                 if header.err == ErrorCode::AuthFailed {
                     if let Some(w) = waiter {
                         w.complete(Err(Error::AuthFailed));
                     }
                     self.actions.push_back(Action::Disconnect);
                     self.terminate(Error::AuthFailed, SessionState::AuthFailed);
-                } else if let Some(w) = waiter {
-                    w.complete(if header.err == ErrorCode::Ok {
-                        Ok(Response::Empty)
-                    } else {
-                        Err(Error::from_code(header.err))
-                    });
+                } else {
+                    if let Some(sent) = sent {
+                        self.anchor(sent);
+                    }
+                    if let Some(w) = waiter {
+                        w.complete(if header.err == ErrorCode::Ok {
+                            Ok(Response::Empty)
+                        } else {
+                            Err(Error::from_code(header.err))
+                        });
+                    }
                 }
             }
-            xid::SET_WATCHES => {}
+            xid::SET_WATCHES => {
+                if let Some(sent) = self.set_watches_sent.pop_front() {
+                    self.anchor(sent);
+                }
+            }
             x => self.on_user_reply(now, x, header.err, frame),
         }
     }
@@ -660,13 +684,16 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         if let Some(err) = &self.terminal_error {
             return completer.complete(Err(err.clone()));
         }
+        if self.phase == Phase::Closing {
+            return completer.complete(Err(Error::Closed));
+        }
         if let Request::Auth(a) = &request {
             // Remembered so it is re-sent after every reconnect.
             self.cfg.auth.push((a.scheme.clone(), a.auth.clone()));
             if self.phase == Phase::Connected {
                 let Request::Auth(a) = request else { unreachable!() };
                 self.write_auth(now, a.scheme, a.auth);
-                self.auth_waiters.push_back(Some(completer));
+                self.auth_waiters.push_back((now, Some(completer)));
             } else {
                 // Sent with the other credentials once connected.
                 completer.complete(Ok(Response::Empty));
@@ -683,6 +710,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 self.queued.push_back(Queued { request, watch, completer, queued_at: now });
             }
         }
+    }
+
+    /// Sets the next user xid, so tests can reach the wrap at `i32::MAX` without billions of
+    /// submits.
+    #[cfg(test)]
+    pub(crate) fn set_next_xid_for_test(&mut self, x: i32) {
+        self.next_xid = x;
     }
 
     fn next_xid(&mut self) -> i32 {
@@ -755,6 +789,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.retry_at = None;
         self.close_deadline = None;
         self.pings.clear();
+        self.set_watches_sent.clear();
         for p in self.inflight.drain(..) {
             if let Some(c) = p.completer {
                 c.complete(Err(err.clone()));
@@ -763,7 +798,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         for q in self.queued.drain(..) {
             q.completer.complete(Err(err.clone()));
         }
-        for w in self.auth_waiters.drain(..).flatten() {
+        for w in self.auth_waiters.drain(..).filter_map(|(_, w)| w) {
             w.complete(Err(err.clone()));
         }
         self.watches.fail_all(&err);
