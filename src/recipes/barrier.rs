@@ -87,9 +87,12 @@ impl Barrier {
             // that returns at once leaves nothing dangling on the server.
             match self.client.get_data_w(&self.path).await {
                 Err(e) if e.is_no_node() => return Ok(()),
-                // Any event (deleted, or data changed) means: look again.
                 Ok((_, _, watch)) => {
-                    watch.await?;
+                    // A deletion event is the condition itself (the node was absent at that
+                    // zxid): return without another round trip. Anything else: look again.
+                    if watch.await?.event_type == crate::EventType::NodeDeleted {
+                        return Ok(());
+                    }
                 }
                 Err(e) if retryable(&e) => pause_if_local(&e).await,
                 Err(e) => return Err(e),
