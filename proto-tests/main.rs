@@ -1,7 +1,9 @@
 //! Conformance tests against a real ZooKeeper ensemble (`ZOOKEEPER_PEERS`).
 
+mod auth_acl;
+mod chroot;
 mod common;
 mod multi;
 mod ops;
+mod session;
 mod watches;
-mod zz_probe;

@@ -345,15 +345,15 @@ impl Drop for StoppedNode {
     }
 }
 
-/// Sends a four-letter word to `host` and returns the answer.
-pub async fn four_letter(host: &str, word: &str) -> String {
+/// Sends a four-letter word to `host` and returns the answer (`None` if it is not serving).
+pub async fn four_letter(host: &str, word: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     within("four-letter word", async {
-        let mut s = TcpStream::connect(host).await.unwrap();
-        s.write_all(word.as_bytes()).await.unwrap();
+        let mut s = TcpStream::connect(host).await.ok()?;
+        s.write_all(word.as_bytes()).await.ok()?;
         let mut out = String::new();
-        let _ = s.read_to_string(&mut out).await;
-        out
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out)
     })
     .await
 }
@@ -362,7 +362,7 @@ pub async fn four_letter(host: &str, word: &str) -> String {
 pub async fn host_of_session(hosts: &[String], sid: i64) -> Option<usize> {
     let needle = format!("sid=0x{sid:x},");
     for (i, h) in hosts.iter().enumerate() {
-        if four_letter(h, "cons").await.contains(&needle) {
+        if four_letter(h, "cons").await.is_some_and(|out| out.contains(&needle)) {
             return Some(i);
         }
     }

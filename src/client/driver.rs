@@ -195,36 +195,44 @@ impl Driver {
         }
     }
 
-    /// Reads everything available and hands each complete frame to the session.
+    /// Reads what is available and hands each complete frame to the session, chunk by chunk
+    /// (so a flooding peer cannot make the buffer grow before anything is parsed).
+    ///
+    /// Frames that arrived just before an EOF or a read error are handed over before the loss
+    /// is reported: a server often answers and then closes (auth failure, expired session,
+    /// closeSession), and that last answer is the one that matters.
     fn read_frames(&mut self, s: &TcpStream, rbuf: &mut BytesMut) -> Result<(), Error> {
+        let epoch = self.session.epoch();
         loop {
             if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
                 rbuf.reserve(READ_CHUNK);
             }
-            match s.try_read_buf(rbuf) {
-                Ok(0) => return Err(Error::ConnectionLoss),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            let lost = match s.try_read_buf(rbuf) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(Error::ConnectionLoss),
-            }
-        }
-        let now = Instant::now();
-        let epoch = self.session.epoch();
-        loop {
-            match take_frame(rbuf, self.max_frame) {
-                Ok(Some(frame)) => {
-                    self.session.on_frame(now, frame);
-                    if self.session.epoch() != epoch {
-                        // The session dropped this connection (protocol violation, expiry):
-                        // what is left in the buffer belongs to a stream we no longer trust.
-                        rbuf.clear();
-                        return Ok(());
+                Err(_) => true,
+            };
+            let now = Instant::now();
+            loop {
+                match take_frame(rbuf, self.max_frame) {
+                    Ok(Some(frame)) => {
+                        self.session.on_frame(now, frame);
+                        if self.session.epoch() != epoch {
+                            // The session dropped this connection (protocol violation, expiry):
+                            // what is left in the buffer belongs to a stream we no longer trust.
+                            rbuf.clear();
+                            return Ok(());
+                        }
                     }
+                    Ok(None) => break,
+                    Err(FrameError::TooLarge { len, max }) => return Err(Error::FrameTooLarge { len, max }),
+                    Err(_) => return Err(Error::ConnectionLoss),
                 }
-                Ok(None) => return Ok(()),
-                Err(FrameError::TooLarge { len, max }) => return Err(Error::FrameTooLarge { len, max }),
-                Err(_) => return Err(Error::ConnectionLoss),
+            }
+            if lost {
+                return Err(Error::ConnectionLoss);
             }
         }
     }

@@ -249,6 +249,17 @@ impl Client {
         Ok(self.inner.chroot.apply(path))
     }
 
+    /// The server path of a node to delete. The root cannot be deleted, and under a chroot
+    /// "/" is the chroot node: refused too, as the reference client does, rather than
+    /// deleting the node the whole client lives in.
+    fn delete_path(&self, path: &str) -> Result<String> {
+        let server = self.server_path(path)?;
+        if path == "/" {
+            return Err(Error::InvalidPath { path: path.to_string(), reason: "the root cannot be deleted" });
+        }
+        Ok(server)
+    }
+
     fn client_path(&self, path: String) -> String {
         self.inner.chroot.strip_owned(path)
     }
@@ -311,10 +322,7 @@ impl Client {
 
     /// Deletes a node if its version matches (`None`: any version).
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
-        let path = self.server_path(path)?;
-        if path == "/" {
-            return Err(Error::InvalidPath { path, reason: "the root cannot be deleted" });
-        }
+        let path = self.delete_path(path)?;
         let req = Request::Delete(DeleteRequest { path, version: self::version(version) });
         self.call(req, None).await.map(|_| ())
     }
@@ -425,7 +433,7 @@ impl Client {
                     }
                 }
                 Op::Delete { path, version } => MultiOp::Delete(DeleteRequest {
-                    path: self.server_path(&path)?,
+                    path: self.delete_path(&path)?,
                     version: self::version(version),
                 }),
                 Op::SetData { path, data, version } => MultiOp::SetData(SetDataRequest {

@@ -105,7 +105,8 @@ struct InFlight<C, W> {
     op: OpCode,
     sent_at: Instant,
     watch: Option<PendingWatch<W>>,
-    /// For removeWatches: (server path, watcher type) to drop locally on success.
+    /// For removeWatches: (server path, watcher type) to drop locally on success; for
+    /// checkWatches: what must also be registered locally.
     remove: Option<(String, i32)>,
     completer: Option<C>,
 }
@@ -650,10 +651,22 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                     if let Some(w) = p.watch {
                         self.watches.add(w.kind, w.path, w.sink);
                     }
-                    if let Some((path, t)) = p.remove {
-                        self.watches.remove(&path, t, &self.cfg.chroot);
+                    match p.remove {
+                        // A 3.8.0 server answers checkWatches with OK when any connection of
+                        // that server watches the path: only this session's registry knows.
+                        Some((path, t)) if p.op == OpCode::CheckWatches => {
+                            if self.watches.contains(&path, t) {
+                                Ok(resp)
+                            } else {
+                                Err(Error::Server(ErrorCode::NoWatcher))
+                            }
+                        }
+                        Some((path, t)) => {
+                            self.watches.remove(&path, t, &self.cfg.chroot);
+                            Ok(resp)
+                        }
+                        None => Ok(resp),
                     }
-                    Ok(resp)
                 }
                 Err(e) => {
                     let msg = format!("undecodable {:?} reply: {e}", p.op);
@@ -731,7 +744,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         let path = || request.path().unwrap_or("/").to_string();
         let watch = watch.map(|(kind, sink)| PendingWatch { kind, path: path(), sink });
         let remove = match &request {
-            Request::RemoveWatches(r) => Some((r.path.clone(), r.type_)),
+            Request::RemoveWatches(r) | Request::CheckWatches(r) => Some((r.path.clone(), r.type_)),
             _ => None,
         };
         self.inflight.push_back(InFlight {

@@ -81,6 +81,18 @@ impl<W: WatchSink> WatchRegistry<W> {
         self.maps[slot(kind)].get(path).map_or(0, Vec::len)
     }
 
+    /// True when a registration that `checkWatches(path, watcher_type)` asks about exists:
+    /// type 1 (children) means child or persistent watches, 2 (data) data, exist or persistent
+    /// watches, 3 (any) every kind. Persistent watches count for both, as on the server.
+    pub fn contains(&self, path: &str, watcher_type: i32) -> bool {
+        let kinds: &[WatchKind] = match watcher_type {
+            1 => &[WatchKind::Child, WatchKind::Persistent, WatchKind::PersistentRecursive],
+            2 => &[WatchKind::Data, WatchKind::Exist, WatchKind::Persistent, WatchKind::PersistentRecursive],
+            _ => &KINDS,
+        };
+        kinds.iter().any(|&k| self.count(k, path) > 0)
+    }
+
     /// True when nothing is registered.
     pub fn is_empty(&self) -> bool {
         self.maps.iter().all(HashMap::is_empty)
