@@ -1,4 +1,131 @@
-//! zksync: ZooKeeper coordination primitives over a hand-written, fault-aware client.
+//! # zksync
+//!
+//! ZooKeeper's coordination recipes for Rust services: a read-write lock (and a mutex), a
+//! barrier and a double barrier, over a ZooKeeper client written from the wire protocol up.
+//!
+//! The client owns its session: it knows when the session is at risk (disconnected), when it
+//! is gone (expired, judged by the server *or* by this client's own clock), and what that
+//! means for every request, watch and lock. The recipes turn that into guarantees you can
+//! state: a lock guard tells you when it is lost, every acquire is cancel-safe, a failed
+//! acquire never leaves a node behind.
+//!
+//! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else.
+//!
+//! ## Connecting
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! use std::time::Duration;
+//! use zksync::{ConnectOptions, CreateMode};
+//!
+//! let client = ConnectOptions::default()
+//!     .session_timeout(Duration::from_secs(6))
+//!     .connect(&hosts) // "host:port,host:port[/chroot]"
+//!     .await?;
+//! # let path = format!("/zksync-doc-connect-{}", std::process::id());
+//! let (created, stat) = client.create(&path, b"hello", CreateMode::Ephemeral).await?;
+//! let (data, _, watch) = client.get_data_w(&created).await?;
+//! assert_eq!(&data[..], b"hello");
+//! client.set_data(&created, b"bye", Some(stat.version)).await?;
+//! let event = watch.await?; // one-shot watch: a future
+//! assert_eq!(event.event_type, zksync::EventType::NodeDataChanged);
+//! client.close().await;     // ephemeral nodes go at once
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## Read-write lock
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-lock-{}", std::process::id());
+//! use std::time::Duration;
+//! use zksync::{recipes::RwLock, Client};
+//!
+//! let client = Client::connect(&hosts).await?;
+//! let lock = RwLock::new(client.clone(), &path);
+//!
+//! let r1 = lock.read().await?;            // readers share
+//! let r2 = lock.read().await?;
+//! assert!(lock.try_write().await?.is_none());
+//! r1.unlock().await?;
+//! r2.unlock().await?;
+//!
+//! // A timed acquire is just a timeout: a dropped acquire deletes its node.
+//! let w = tokio::time::timeout(Duration::from_secs(5), lock.write()).await.expect("free")?;
+//! let token = w.fencing_token();          // grows with every new holder
+//! assert!(!w.is_lost());
+//! w.unlock().await?;
+//! # client.delete(&path, None).await?;
+//! # let _ = token;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## Barrier
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-barrier-{}", std::process::id());
+//! use zksync::{recipes::Barrier, Client};
+//!
+//! let client = Client::connect(&hosts).await?;
+//! let gate = Barrier::new(client.clone(), &path);
+//! gate.set().await?;
+//! let waiter = tokio::spawn({
+//!     let gate = gate.clone();
+//!     async move { gate.wait().await }   // blocks while the barrier is set
+//! });
+//! gate.unset().await?;                   // releases every waiter, on every client
+//! waiter.await.unwrap()?;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## Double barrier
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-dbarrier-{}", std::process::id());
+//! use zksync::{recipes::DoubleBarrier, Client};
+//!
+//! let mut workers = Vec::new();
+//! for id in ["a", "b", "c"] {
+//!     let client = Client::connect(&hosts).await?;
+//!     let barrier = DoubleBarrier::new(client, &path, id, 3);
+//!     workers.push(tokio::spawn(async move {
+//!         barrier.enter().await?;   // all three are in
+//!         // ... work ...
+//!         barrier.leave().await     // all three are out; the barrier's nodes are removed
+//!     }));
+//! }
+//! for w in workers {
+//!     w.await.unwrap()?;
+//! }
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## What happens when things go wrong
+//!
+//! | event | requests in flight | queued requests | watches | locks held |
+//! |---|---|---|---|---|
+//! | connection lost | fail with [`Error::ConnectionLoss`] (may have been applied) | wait for the reconnect (bounded) | kept, re-registered on reconnect; fire at once if the node changed meanwhile | still held |
+//! | session expired (server said so, or no server answered for the whole session timeout) | fail with [`Error::SessionExpired`] | fail | fail with `SessionExpired` | lost: `LockGuard::lost()` resolves |
+//! | client closed | fail with [`Error::Closed`] | fail | fail | released (the server deletes ephemeral nodes) |
+//!
+//! The client is terminal after expiry: create a new [`Client`] to go on. The recipes keep
+//! the rules of [`recipes`] (one watch per waiter, protected creates, cancel-safety).
+//!
+//! ## Layers
+//!
+//! [`proto`] is the jute codec (pure functions over bytes), [`session`] the session state
+//! machine (no IO, no clock), [`client`] the tokio driver and the [`Client`] handle,
+//! [`recipes`] the recipes on the public client API.
 #![warn(missing_docs)]
 
 pub mod client;
