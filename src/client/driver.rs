@@ -32,6 +32,8 @@ type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>
 /// Commands handled per wake-up before flushing: bounds latency under a flood of requests.
 const MAX_COMMANDS_PER_WAKE: usize = 4096;
 const READ_CHUNK: usize = 64 * 1024;
+/// Timer setting when the session has nothing to time (terminal).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(crate) struct Driver {
     pub(crate) session: Session<Reply, Sink>,
@@ -44,7 +46,12 @@ pub(crate) struct Driver {
 
 fn connect(host: HostPort) -> ConnectFuture {
     Box::pin(async move {
-        let stream = TcpStream::connect((host.host.as_str(), host.port)).await?;
+        // An IP literal needs no resolver: connecting directly avoids tokio's blocking pool
+        // (a thread) for the common `127.0.0.1:2181` style of host list.
+        let stream = match host.host.parse::<std::net::IpAddr>() {
+            Ok(ip) => TcpStream::connect((ip, host.port)).await?,
+            Err(_) => TcpStream::connect((host.host.as_str(), host.port)).await?,
+        };
         stream.set_nodelay(true)?;
         Ok(stream)
     })
@@ -58,7 +65,7 @@ impl Driver {
         let mut wbuf = BytesMut::new();
         let mut subscribers: Vec<mpsc::UnboundedSender<SessionState>> = Vec::new();
         let mut commands_open = true;
-        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        let sleep = tokio::time::sleep(IDLE);
         tokio::pin!(sleep);
         self.session.start(Instant::now());
 
@@ -114,12 +121,13 @@ impl Driver {
                     }
                 }
             }
-            if let Some(d) = self.session.next_deadline() {
-                if sleep.deadline().into_std() != d {
-                    sleep.as_mut().reset(tokio::time::Instant::from_std(d));
-                }
-            } else {
-                sleep.as_mut().reset(tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
+            // Re-arm the timer only when the session wants to be woken earlier than it is set
+            // for: the ping deadline moves later with every send, and resetting the timer on
+            // every request would cost a timer-wheel update each. Waking early is harmless
+            // (on_timeout checks the clock and the timer is re-armed then).
+            let wanted = self.session.next_deadline().unwrap_or_else(|| Instant::now() + IDLE);
+            if wanted < sleep.deadline().into_std() || sleep.is_elapsed() {
+                sleep.as_mut().reset(tokio::time::Instant::from_std(wanted));
             }
             let want_write = !wbuf.is_empty();
 
