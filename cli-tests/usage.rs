@@ -1,0 +1,87 @@
+//! Errors a shell user meets: one line on stderr, exit status 2, never a panic; help with
+//! examples on every subcommand.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn unreachable_servers_exit_2_with_one_line() {
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "--servers",
+        "127.0.0.1:1",
+        "--session-timeout",
+        "1000",
+        "lock",
+        "/x",
+        "--",
+        "true",
+    ])
+    .await;
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert_one_line_error(&out);
+    assert!(out.stderr.contains("cannot connect"), "{out:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let out = run(&[
+        "--servers",
+        "127.0.0.1:1",
+        "--connect-timeout",
+        "300ms",
+        "barrier",
+        "wait",
+        "/x",
+    ])
+    .await;
+    assert_eq!(out.code(), 2, "{out:?}");
+    assert_one_line_error(&out);
+}
+
+#[tokio::test]
+async fn bad_arguments_exit_2_with_one_line() {
+    for args in [
+        &["lock", "no-slash", "--", "true"][..],
+        &["lock", "/trailing/", "--", "true"],
+        &["lock", "--timeout", "10", "/x", "--", "true"],
+        &["lock", "--timeout", "5 parsecs", "/x", "--", "true"],
+        &["barrier", "wait", "--timeout", "-1s", "/x"],
+        &["lock", "/x"],
+        &["double-barrier", "/x", "--", "true"],
+        &[
+            "double-barrier",
+            "--count",
+            "2",
+            "--id",
+            "a/b",
+            "/x",
+            "--",
+            "true",
+        ],
+        &["--session-timeout", "ten", "barrier", "set", "/x"],
+        &["frobnicate"],
+    ] {
+        let out = run(args).await;
+        assert_eq!(out.code(), 2, "{args:?}: {out:?}");
+        assert_one_line_error(&out);
+    }
+}
+
+#[tokio::test]
+async fn every_subcommand_has_help_with_an_example() {
+    for args in [
+        &["--help"][..],
+        &["lock", "--help"],
+        &["barrier", "--help"],
+        &["barrier", "set", "--help"],
+        &["barrier", "unset", "--help"],
+        &["barrier", "wait", "--help"],
+        &["double-barrier", "--help"],
+    ] {
+        let out = run(args).await;
+        assert_eq!(out.code(), 0, "{args:?}: {out:?}");
+        assert!(
+            out.stdout.contains("Example"),
+            "{args:?} has no example:\n{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("zksync"), "{args:?}");
+    }
+}

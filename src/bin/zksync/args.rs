@@ -1,0 +1,299 @@
+//! The command line, declared with clap's derive API.
+
+use crate::duration;
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::time::Duration;
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  # Run a nightly job on at most one machine at a time
+  zksync --servers zk1:2181,zk2:2181,zk3:2181 lock /jobs/nightly -- ./nightly.sh
+
+  # Hold deploys behind a gate, open it when the release is ready
+  zksync barrier set /deploy/gate
+  zksync barrier wait --timeout 10m /deploy/gate && ./deploy.sh    # on every host
+  zksync barrier unset /deploy/gate
+
+Exit status: the command's own status for `lock` and `double-barrier`; 1 refused (barrier
+already set / not set, double barrier full); 2 error (usage, connection, invalid path);
+3 timed out; 4 lock lost while the command ran; 126/127 command not executable / not found.";
+
+const LOCK_EXAMPLES: &str = "\
+Examples:
+  # At most one backup at a time, across every host that uses the same path
+  zksync lock /locks/backup -- pg_dump -f /backups/db.sql mydb
+
+  # Give up after 30 seconds if another holder keeps the lock (exit status 3)
+  zksync lock --timeout 30s /locks/deploy -- ./deploy.sh
+
+  # Readers share the lock with each other, never with a writer
+  zksync lock --read /locks/catalog -- ./report.sh
+
+  # Pass the fencing token on to the protected resource
+  zksync lock /locks/ledger -- sh -c 'ledger-write --fence \"$ZKSYNC_FENCING_TOKEN\"'";
+
+const BARRIER_EXAMPLES: &str = "\
+Examples:
+  zksync barrier set /deploy/gate                     # close the gate (exit 1 if closed)
+  zksync barrier wait --timeout 5m /deploy/gate       # block until it opens (exit 3 on timeout)
+  zksync barrier unset /deploy/gate                   # open it: every waiter returns";
+
+const DOUBLE_BARRIER_EXAMPLES: &str = "\
+Examples:
+  # On each of three hosts: start step 2 together, finish it together
+  zksync double-barrier --count 3 /batch/step-2 -- ./step2.sh
+
+  # With explicit participant ids and a bound on the wait for the others
+  zksync double-barrier --count 3 --id worker-1 --timeout 2m /batch/step-2 -- ./step2.sh";
+
+/// `zksync`: ZooKeeper coordination recipes from the shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "zksync",
+    version,
+    about = "Coordination recipes on ZooKeeper from the shell: locks, barriers, double barriers",
+    long_about = "Coordination recipes on ZooKeeper from the shell, in the tradition of flock, \
+                  `etcdctl lock` and `consul lock`: run a command while holding a distributed \
+                  read-write lock, wait at a barrier, or start and finish together with N \
+                  other processes.",
+    after_help = MAIN_EXAMPLES
+)]
+pub struct Cli {
+    /// ZooKeeper servers as host:port[,host:port...], optionally with a chroot suffix
+    /// (`zk1:2181,zk2:2181/myapp`). Default: $ZOOKEEPER_PEERS, else 127.0.0.1:2181.
+    #[arg(
+        long,
+        global = true,
+        value_name = "HOSTS",
+        env = "ZOOKEEPER_PEERS",
+        default_value = "127.0.0.1:2181",
+        hide_env_values = true
+    )]
+    pub servers: String,
+
+    /// Session timeout in milliseconds. A lock holder cut off from ZooKeeper for this long
+    /// loses its lock (and its command is stopped).
+    #[arg(
+        long,
+        global = true,
+        value_name = "MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=3_600_000)
+    )]
+    pub session_timeout: u64,
+
+    /// How long to try to reach the servers before giving up with exit status 2
+    /// (default: the session timeout).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration::parse)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Say on stderr what zksync is doing (connected, acquired, released...).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command while holding a lock (the write lock, or a read lock with --read).
+    #[command(
+        long_about = "Acquire the write lock (or a read lock with --read) at PATH, run CMD while \
+                      holding it, release it, and exit with CMD's exit status.\n\n\
+                      CMD gets the lock's fencing token in $ZKSYNC_FENCING_TOKEN (it grows with \
+                      every new holder). If the lock is lost while CMD runs (the session \
+                      expired), CMD's process group gets SIGTERM, then SIGKILL after \
+                      --kill-after, and zksync exits with status 4. SIGINT, SIGTERM and SIGHUP \
+                      sent to zksync are passed on to CMD; the lock is released once CMD is \
+                      gone.",
+        after_help = LOCK_EXAMPLES
+    )]
+    Lock(LockArgs),
+
+    /// Set, unset or wait for a barrier.
+    #[command(subcommand, after_help = BARRIER_EXAMPLES)]
+    Barrier(BarrierCommand),
+
+    /// Enter a double barrier with N processes, run a command, leave together.
+    #[command(
+        long_about = "Enter the double barrier at PATH (wait until --count participants are \
+                      in), run CMD, then leave (wait until all of them are done), and exit \
+                      with CMD's exit status.",
+        after_help = DOUBLE_BARRIER_EXAMPLES
+    )]
+    DoubleBarrier(DoubleBarrierArgs),
+}
+
+/// `zksync lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Take a read (shared) lock: readers run together, never with a writer.
+    #[arg(long)]
+    pub read: bool,
+
+    /// Give up waiting for the lock after DURATION (e.g. 500ms, 10s, 2m): exit status 3.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// After the lock is lost, how long CMD gets between SIGTERM and SIGKILL.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "5s")]
+    pub kill_after: Duration,
+
+    /// The lock's ZooKeeper path (created with its parents if missing).
+    #[arg(value_name = "PATH", value_parser = zk_path)]
+    pub path: String,
+
+    /// The command to run while holding the lock, after `--`.
+    #[arg(value_name = "CMD", last = true, required = true, num_args = 1..)]
+    pub command: Vec<OsString>,
+}
+
+/// `zksync barrier ...`.
+#[derive(Debug, Subcommand)]
+pub enum BarrierCommand {
+    /// Set (close) the barrier; exit status 1 if it is already set.
+    #[command(after_help = "Example:\n  zksync barrier set /deploy/gate")]
+    Set {
+        /// The barrier's ZooKeeper path (parents are created if missing).
+        #[arg(value_name = "PATH", value_parser = zk_path)]
+        path: String,
+    },
+    /// Unset (open) the barrier, releasing every waiter; exit status 1 if it is not set.
+    #[command(after_help = "Example:\n  zksync barrier unset /deploy/gate")]
+    Unset {
+        /// The barrier's ZooKeeper path.
+        #[arg(value_name = "PATH", value_parser = zk_path)]
+        path: String,
+    },
+    /// Wait until the barrier is not set (exit 0 at once if it is not).
+    #[command(
+        after_help = "Example:\n  zksync barrier wait --timeout 5m /deploy/gate && ./deploy.sh"
+    )]
+    Wait {
+        /// Give up after DURATION (e.g. 500ms, 10s, 2m): exit status 3.
+        #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+        timeout: Option<Duration>,
+        /// The barrier's ZooKeeper path.
+        #[arg(value_name = "PATH", value_parser = zk_path)]
+        path: String,
+    },
+}
+
+/// `zksync double-barrier`.
+#[derive(Debug, Args)]
+pub struct DoubleBarrierArgs {
+    /// Number of participants: entering waits until this many are in.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub count: u32,
+
+    /// This participant's id, unique among them (default: HOSTNAME-PID).
+    #[arg(long, value_name = "ID", value_parser = participant_id)]
+    pub id: Option<String>,
+
+    /// Give up waiting for the others to enter after DURATION: exit status 3.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// The barrier's ZooKeeper path.
+    #[arg(value_name = "PATH", value_parser = zk_path)]
+    pub path: String,
+
+    /// The command to run between entering and leaving, after `--`.
+    #[arg(value_name = "CMD", last = true, required = true, num_args = 1..)]
+    pub command: Vec<OsString>,
+}
+
+/// A ZooKeeper path as the server accepts it (checked before connecting).
+fn zk_path(s: &str) -> Result<String, String> {
+    zksync::validate_path(s).map_err(|e| match e {
+        zksync::Error::InvalidPath { reason, .. } => format!("not a ZooKeeper path: {reason}"),
+        other => other.to_string(),
+    })?;
+    Ok(s.to_string())
+}
+
+/// A participant id: one path segment, not the barrier's own `ready` node.
+fn participant_id(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.contains('/') || s == "ready" || s == "." || s == ".." {
+        return Err("an id is one path segment (no '/'), not \"ready\", \".\" or \"..\"".into());
+    }
+    zk_path(&format!("/{s}"))?;
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn declaration_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn lock_takes_command_after_double_dash() {
+        let cli = Cli::try_parse_from([
+            "zksync",
+            "--servers",
+            "h:1/app",
+            "lock",
+            "--read",
+            "--timeout",
+            "2m",
+            "/a/b",
+            "--",
+            "sh",
+            "-c",
+            "exit 3",
+        ])
+        .unwrap();
+        let Command::Lock(lock) = cli.command else {
+            panic!("not lock")
+        };
+        assert!(lock.read);
+        assert_eq!(lock.timeout, Some(Duration::from_secs(120)));
+        assert_eq!(lock.path, "/a/b");
+        assert_eq!(lock.command, ["sh", "-c", "exit 3"]);
+        assert_eq!(cli.servers, "h:1/app");
+    }
+
+    #[test]
+    fn refusals() {
+        for argv in [
+            &["zksync", "lock", "relative", "--", "true"][..],
+            &["zksync", "lock", "/a/", "--", "true"],
+            &["zksync", "lock", "/a"],
+            &["zksync", "lock", "--timeout", "10", "/a", "--", "true"],
+            &["zksync", "barrier", "wait", "--timeout", "1x", "/a"],
+            &["zksync", "double-barrier", "/a", "--", "true"],
+            &[
+                "zksync",
+                "double-barrier",
+                "--count",
+                "0",
+                "/a",
+                "--",
+                "true",
+            ],
+            &[
+                "zksync",
+                "double-barrier",
+                "--count",
+                "2",
+                "--id",
+                "a/b",
+                "/a",
+                "--",
+                "true",
+            ],
+            &["zksync", "--session-timeout", "0", "barrier", "set", "/a"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_err(), "{argv:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! `zksync`: the coordination recipes as a command, in the tradition of `flock`,
+//! `etcdctl lock` and `consul lock`. A thin layer over [`zksync::recipes`].
+//!
+//! Exit status: CMD's own for `lock` and `double-barrier`; [`EXIT_REFUSED`] (1),
+//! [`EXIT_ERROR`] (2), [`EXIT_TIMEOUT`] (3), [`EXIT_LOST`] (4); 126/127 when CMD cannot be
+//! executed / is not found; 128 + N when zksync itself was stopped by signal N before CMD ran.
+
+mod args;
+mod barrier;
+mod child;
+mod double_barrier;
+mod duration;
+mod lock;
+
+use args::{Cli, Command};
+use clap::Parser;
+use std::time::Duration;
+use zksync::{Client, ConnectOptions};
+
+/// The coordination state refused the request: barrier already set / not set, double
+/// barrier full or participant id taken.
+pub const EXIT_REFUSED: i32 = 1;
+/// Usage error, unreachable servers, invalid path, or any other error from ZooKeeper.
+pub const EXIT_ERROR: i32 = 2;
+/// `--timeout` passed before the lock / barrier was obtained.
+pub const EXIT_TIMEOUT: i32 = 3;
+/// The lock was lost while CMD ran (session expired, or its node deleted); CMD was stopped.
+pub const EXIT_LOST: i32 = 4;
+
+/// Why zksync ends without an exit status of CMD to pass on: an exit status and a one-line
+/// message for stderr.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status.
+    pub code: i32,
+    /// What went wrong (printed as `zksync: <message>`).
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with this exit status and message.
+    pub fn new(code: i32, message: String) -> Failure {
+        Failure { code, message }
+    }
+}
+
+/// Prints a progress line on stderr when `--verbose` is on.
+pub fn note(cli: &Cli, message: std::fmt::Arguments<'_>) {
+    if cli.verbose {
+        eprintln!("zksync: {message}");
+    }
+}
+
+fn main() {
+    // A bug must not greet a shell user with a backtrace: one line, exit status 2.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("zksync: internal error: {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => exit(Err(Failure::new(EXIT_ERROR, format!("cannot start: {e}")))),
+    };
+    let result = runtime.block_on(run(&cli));
+    drop(runtime);
+    exit(result)
+}
+
+fn exit(result: Result<i32, Failure>) -> ! {
+    let code = match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("zksync: {}", f.message);
+            f.code
+        }
+    };
+    std::process::exit(code)
+}
+
+/// clap's own output for --help / --version; any other parse error as one line, status 2.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        std::process::exit(
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                EXIT_ERROR
+            } else {
+                0
+            },
+        );
+    }
+    let text = e.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.strip_prefix("error: ").unwrap_or(line).to_string());
+        }
+    }
+    eprintln!("zksync: {} (see zksync --help)", parts.join(" "));
+    std::process::exit(EXIT_ERROR)
+}
+
+async fn run(cli: &Cli) -> Result<i32, Failure> {
+    // Catch signals from the start: dying while a lock node or a participant node exists
+    // would leave it behind for a whole session timeout.
+    let mut signals = child::Signals::install()?;
+    let client = tokio::select! {
+        c = connect(cli) => c?,
+        sig = signals.recv() => return Ok(128 + sig),
+    };
+    let result = match &cli.command {
+        Command::Lock(a) => lock::run(cli, &client, a, &mut signals).await,
+        Command::Barrier(a) => barrier::run(cli, &client, a, &mut signals).await,
+        Command::DoubleBarrier(a) => double_barrier::run(cli, &client, a, &mut signals).await,
+    };
+    // closeSession: the server drops our ephemeral nodes at once (bounded: a server that
+    // vanished must not keep us).
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
+    note(cli, format_args!("session closed"));
+    result
+}
+
+async fn connect(cli: &Cli) -> Result<Client, Failure> {
+    let session_timeout = Duration::from_millis(cli.session_timeout);
+    let client = ConnectOptions::default()
+        .session_timeout(session_timeout)
+        .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
+        .connect(&cli.servers)
+        .await
+        .map_err(|e| {
+            let why = match e {
+                zksync::Error::Unreachable(why) => why,
+                other => other.to_string(),
+            };
+            Failure::new(
+                EXIT_ERROR,
+                format!("cannot connect to ZooKeeper at {}: {why}", cli.servers),
+            )
+        })?;
+    note(
+        cli,
+        format_args!(
+            "connected to {} (session 0x{:x}, timeout {})",
+            cli.servers,
+            client.session_id(),
+            duration::show(client.session_timeout())
+        ),
+    );
+    Ok(client)
+}
+
+/// `fut`, bounded by `limit` if there is one: `None` when the limit passed first.
+pub async fn within<T>(
+    limit: Option<Duration>,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, fut).await.ok(),
+        None => Some(fut.await),
+    }
+}
+
+/// This process's default participant id: `HOSTNAME-PID`.
+pub fn default_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or
+    // truncates, and the last byte stays 0.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) } == 0;
+    let host = if ok {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let host: String = host
+        .chars()
+        .filter(|c| !c.is_control() && *c != '/')
+        .collect();
+    let host = if host.is_empty() {
+        "host".to_string()
+    } else {
+        host
+    };
+    format!("{host}-{}", std::process::id())
+}
