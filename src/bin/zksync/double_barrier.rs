@@ -3,7 +3,9 @@
 use crate::args::{Cli, DoubleBarrierArgs};
 use crate::child::{exit_code, Child, Ended, Signals};
 use crate::duration::show;
-use crate::{default_id, note, within, Failure, EXIT_ERROR, EXIT_REFUSED, EXIT_TIMEOUT};
+use crate::{
+    default_id, note, server_error, within, Failure, EXIT_ERROR, EXIT_REFUSED, EXIT_TIMEOUT,
+};
 use std::time::Duration;
 use zksync::recipes::DoubleBarrier;
 use zksync::Client;
@@ -40,7 +42,7 @@ pub async fn run(
                 ))
             }
             Some(Err(e)) => {
-                return Err(Failure::new(EXIT_ERROR, format!("cannot enter double barrier {path}: {e}")))
+                return Err(Failure::new(EXIT_ERROR, format!("cannot enter double barrier {path}: {}", server_error(cli, &e))))
             }
             None => {
                 return Err(Failure::new(

@@ -3,7 +3,7 @@
 use crate::args::{Cli, LockArgs};
 use crate::child::{exit_code, signal_name, Child, Ended, Signals};
 use crate::duration::show;
-use crate::{default_id, note, within, Failure, EXIT_ERROR, EXIT_LOST, EXIT_TIMEOUT};
+use crate::{default_id, note, server_error, within, Failure, EXIT_ERROR, EXIT_LOST, EXIT_TIMEOUT};
 use zksync::recipes::{LockLost, RwLock};
 use zksync::Client;
 
@@ -33,7 +33,7 @@ pub async fn run(
             Some(Err(e)) => {
                 return Err(Failure::new(
                     EXIT_ERROR,
-                    format!("cannot acquire the {kind} lock {path}: {e}"),
+                    format!("cannot acquire the {kind} lock {path}: {}", server_error(cli, &e)),
                 ))
             }
             None => {

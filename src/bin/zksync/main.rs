@@ -112,8 +112,42 @@ fn usage_error(e: clap::Error) -> ! {
             parts.push(line.strip_prefix("error: ").unwrap_or(line).to_string());
         }
     }
-    eprintln!("zksync: {} (see zksync --help)", parts.join(" "));
+    eprintln!(
+        "zksync: {} (see {} --help)",
+        parts.join(" "),
+        command_path()
+    );
     std::process::exit(EXIT_ERROR)
+}
+
+/// `zksync`, `zksync lock`, `zksync barrier wait`...: the (sub)command the user was typing,
+/// for the pointer to its --help.
+fn command_path() -> String {
+    let mut path = vec!["zksync".to_string()];
+    let mut want: &[&str] = &["lock", "barrier", "double-barrier"];
+    for arg in std::env::args().skip(1) {
+        if arg == "--" {
+            break;
+        }
+        if want.contains(&arg.as_str()) {
+            want = if arg == "barrier" {
+                &["set", "unset", "wait"]
+            } else {
+                &[]
+            };
+            path.push(arg);
+        }
+    }
+    path.join(" ")
+}
+
+/// A server error message, with a hint for the usual cause of "no node" under a chroot.
+pub fn server_error(cli: &Cli, e: &zksync::Error) -> String {
+    if e.is_no_node() && cli.servers.contains('/') {
+        format!("{e} (does the chroot in --servers exist? zksync does not create it)")
+    } else {
+        e.to_string()
+    }
 }
 
 async fn run(cli: &Cli) -> Result<i32, Failure> {
