@@ -3,6 +3,8 @@
 mod auth_acl;
 mod chroot;
 mod common;
+mod hostile;
+mod limits;
 mod multi;
 mod ops;
 mod session;

@@ -362,7 +362,10 @@ pub async fn four_letter(host: &str, word: &str) -> Option<String> {
 pub async fn host_of_session(hosts: &[String], sid: i64) -> Option<usize> {
     let needle = format!("sid=0x{sid:x},");
     for (i, h) in hosts.iter().enumerate() {
-        if four_letter(h, "cons").await.is_some_and(|out| out.contains(&needle)) {
+        if four_letter(h, "cons")
+            .await
+            .is_some_and(|out| out.contains(&needle))
+        {
             return Some(i);
         }
     }

@@ -1,0 +1,593 @@
+//! A hostile in-process fake server: whatever it sends, the client reports an error (connect
+//! fails, or the call fails with ConnectionLoss / FrameTooLarge / Protocol), never panics and
+//! never hangs, and recovers when the next connection behaves.
+
+use crate::common::*;
+use bytes::{Bytes, BytesMut};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use zksync::proto::{
+    encode_frame_with, xid, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode, ReplyHeader,
+};
+use zksync::{Client, ConnectOptions, Error, SessionState};
+
+const FAKE_SESSION: i64 = 0x5eed_0000_0000_0001;
+
+/// A fake server: runs `script(n, stream)` for the n-th accepted connection (from 0).
+struct Fake {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Fake {
+    async fn start<F, Fut>(script: F) -> Fake
+    where
+        F: Fn(usize, TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(script(n, s));
+            }
+        })
+        .abort_handle();
+        Fake {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    fn hosts(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn opts() -> ConnectOptions {
+    ConnectOptions::default()
+        .session_timeout(Duration::from_secs(4))
+        .connect_timeout(Duration::from_millis(500))
+        .establish_timeout(Duration::from_secs(2))
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut b = BytesMut::new();
+    encode_frame_with(&mut b, |b| b.extend_from_slice(payload));
+    b.to_vec()
+}
+
+fn reply(xid: i32, err: ErrorCode, body: &[u8]) -> Vec<u8> {
+    let mut b = BytesMut::new();
+    encode_frame_with(&mut b, |b| {
+        ReplyHeader { xid, zxid: 1, err }.encode(b);
+        b.extend_from_slice(body);
+    });
+    b.to_vec()
+}
+
+async fn read_frame(s: &mut TcpStream) -> Option<Bytes> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).await.ok()?;
+    let len = i32::from_be_bytes(len);
+    let len = usize::try_from(len).ok().filter(|&l| l <= 1 << 21)?;
+    let mut buf = vec![0u8; len];
+    s.read_exact(&mut buf).await.ok()?;
+    Some(buf.into())
+}
+
+/// Reads the ConnectRequest.
+async fn read_connect(s: &mut TcpStream) -> Option<ConnectRequest> {
+    let mut f = read_frame(s).await?;
+    ConnectRequest::decode(&mut f).ok()
+}
+
+fn connect_response(req: &ConnectRequest) -> Vec<u8> {
+    let session_id = if req.session_id != 0 {
+        req.session_id
+    } else {
+        FAKE_SESSION
+    };
+    let resp = ConnectResponse {
+        protocol_version: 0,
+        time_out: 4000,
+        session_id,
+        passwd: Bytes::from_static(&[9; 16]),
+        read_only: false,
+    };
+    let mut b = BytesMut::new();
+    encode_frame_with(&mut b, |b| resp.encode(b));
+    b.to_vec()
+}
+
+/// Reads the ConnectRequest and accepts it.
+async fn handshake(s: &mut TcpStream) -> Option<()> {
+    let req = read_connect(s).await?;
+    s.write_all(&connect_response(&req)).await.ok()
+}
+
+/// Reads one request frame: (xid, op).
+async fn read_request(s: &mut TcpStream) -> Option<(i32, i32)> {
+    let f = read_frame(s).await?;
+    if f.len() < 8 {
+        return None;
+    }
+    Some((
+        i32::from_be_bytes(f[0..4].try_into().unwrap()),
+        i32::from_be_bytes(f[4..8].try_into().unwrap()),
+    ))
+}
+
+/// A well-behaved server where no node exists: every request gets NONODE, pings, auth and
+/// setWatches get OK, closeSession is answered and the connection closed.
+async fn serve_well(mut s: TcpStream) {
+    if handshake(&mut s).await.is_none() {
+        return;
+    }
+    while let Some((x, op)) = read_request(&mut s).await {
+        let err = if x < 0 || op == -11 {
+            ErrorCode::Ok
+        } else {
+            ErrorCode::NoNode
+        };
+        if s.write_all(&reply(x, err, &[])).await.is_err() || op == -11 {
+            return;
+        }
+    }
+}
+
+/// Holds the connection open, reading and ignoring everything.
+async fn hold(mut s: TcpStream) {
+    let mut sink = [0u8; 1024];
+    while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
+}
+
+async fn assert_connect_fails(fake: &Fake, what: &str) {
+    let panics = panics_on_this_thread();
+    let r = within(what, opts().connect(&fake.hosts())).await;
+    match &r {
+        Err(Error::Unreachable(msg)) => assert!(msg.contains(&fake.hosts()), "{what}: {msg}"),
+        other => panic!("{what}: expected the connect to fail, got {other:?}"),
+    }
+    assert!(fake.accepted() >= 1, "{what}: the client never connected");
+    assert_eq!(panics_on_this_thread(), panics, "{what}: a task panicked");
+}
+
+#[tokio::test]
+async fn garbage_instead_of_a_connect_response() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "text",
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ),
+        ("short frame", frame(b"hello")),
+        ("empty frame", frame(b"")),
+        ("lying password length", {
+            let mut v = vec![0u8; 8];
+            v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
+            v.extend_from_slice(&0x7fff_ffffi32.to_be_bytes());
+            v.extend_from_slice(&[0; 16]);
+            frame(&v)
+        }),
+        ("oversized length", 0x7fff_ffffi32.to_be_bytes().to_vec()),
+        ("negative length", (-5i32).to_be_bytes().to_vec()),
+        ("truncated frame, then close", {
+            let mut v = 37i32.to_be_bytes().to_vec();
+            v.extend_from_slice(&[0; 10]);
+            v
+        }),
+        ("close without a word", vec![]),
+    ];
+    // All at once: each case waits for its connect to give up.
+    let mut set = tokio::task::JoinSet::new();
+    for (what, bytes) in cases {
+        let bytes = Arc::new(bytes);
+        set.spawn(async move {
+            let fake = Fake::start(move |_, mut s| {
+                let bytes = bytes.clone();
+                async move {
+                    if read_connect(&mut s).await.is_some() {
+                        let _ = s.write_all(&bytes).await;
+                    }
+                }
+            })
+            .await;
+            assert_connect_fails(&fake, what).await;
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = r {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+#[tokio::test]
+async fn handshake_never_answered() {
+    let fake = Fake::start(|_, s| hold(s)).await;
+    assert_connect_fails(&fake, "silent server").await;
+    assert!(
+        fake.accepted() >= 2,
+        "the client retried after each connect timeout"
+    );
+}
+
+#[tokio::test]
+async fn read_only_rejection_header() {
+    let fake = Fake::start(|_, mut s| async move {
+        if read_connect(&mut s).await.is_some() {
+            let mut b = BytesMut::new();
+            ReplyHeader {
+                xid: 0,
+                zxid: 0,
+                err: ErrorCode::NotReadOnly,
+            }
+            .encode(&mut b);
+            let _ = s.write_all(&frame(&b)).await;
+            hold(s).await;
+        }
+    })
+    .await;
+    assert_connect_fails(&fake, "not read-only").await;
+}
+
+#[tokio::test]
+async fn expired_session_in_the_handshake() {
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|_, mut s| async move {
+        if read_connect(&mut s).await.is_some() {
+            let resp = ConnectResponse {
+                passwd: Bytes::from_static(&[0; 16]),
+                ..Default::default()
+            };
+            let mut b = BytesMut::new();
+            encode_frame_with(&mut b, |b| resp.encode(b));
+            let _ = s.write_all(&b).await;
+            // The server answers, then closes at once: the answer must still count.
+        }
+    })
+    .await;
+    let r = within("connect", opts().connect(&fake.hosts())).await;
+    assert_eq!(r.map(|_| ()), Err(Error::SessionExpired));
+    assert_eq!(fake.accepted(), 1, "an expired session is final");
+    assert_eq!(panics_on_this_thread(), panics);
+}
+
+/// What the first connection does after the handshake, when the client's first request came.
+type Misbehaviour = fn(i32) -> Vec<u8>;
+
+/// Runs one misbehaviour on the first connection (with a valid handshake), a well-behaved
+/// server on every later one; checks the failing call's error, then that the client recovers.
+async fn misbehave_after_handshake(
+    what: &str,
+    get_data: bool,
+    bad: Misbehaviour,
+    expect: fn(&Error) -> bool,
+) {
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(move |n, mut s| async move {
+        if n > 0 {
+            return serve_well(s).await;
+        }
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        if let Some((x, _)) = read_request(&mut s).await {
+            let _ = s.write_all(&bad(x)).await;
+            let _ = s.flush().await;
+        }
+        // Close (dropping the stream) unless the bytes themselves end the connection.
+    })
+    .await;
+    let c: Client = within(what, opts().connect(&fake.hosts())).await.unwrap();
+    let sid = c.session_id();
+    assert_eq!(sid, FAKE_SESSION);
+    let r = if get_data {
+        within(what, c.get_data("/x")).await.map(|_| ())
+    } else {
+        within(what, c.exists("/x")).await.map(|_| ())
+    };
+    match &r {
+        Err(e) if expect(e) => {}
+        other => panic!("{what}: unexpected result {other:?}"),
+    }
+    // Recovers on the next (well-behaved) connection, same session.
+    assert_eq!(within(what, c.exists("/x")).await, Ok(None), "{what}");
+    assert_eq!(c.session_id(), sid);
+    assert!(c.state().is_connected());
+    assert_eq!(fake.accepted(), 2, "{what}: exactly one reconnect");
+    within(what, c.close()).await;
+    assert_eq!(c.state(), SessionState::Closed);
+    assert_eq!(panics_on_this_thread(), panics, "{what}: a task panicked");
+}
+
+fn conn_loss(e: &Error) -> bool {
+    matches!(e, Error::ConnectionLoss | Error::Protocol(_))
+}
+
+#[tokio::test]
+async fn reply_with_the_wrong_xid() {
+    misbehave_after_handshake(
+        "wrong xid",
+        false,
+        |x| reply(x + 100, ErrorCode::Ok, &[]),
+        conn_loss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reply_with_an_oversized_length() {
+    misbehave_after_handshake(
+        "oversized length",
+        false,
+        |_| 0x7fff_fff0i32.to_be_bytes().to_vec(),
+        |e| {
+            matches!(
+                e,
+                Error::FrameTooLarge {
+                    len: 0x7fff_fff0,
+                    ..
+                }
+            )
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reply_with_a_negative_length() {
+    misbehave_after_handshake(
+        "negative length",
+        false,
+        |_| (-1i32).to_be_bytes().to_vec(),
+        conn_loss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn close_in_the_middle_of_a_frame() {
+    misbehave_after_handshake(
+        "mid-frame close",
+        false,
+        |x| {
+            let mut v = reply(x, ErrorCode::Ok, &[0; 68]);
+            v.truncate(30);
+            v
+        },
+        conn_loss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn close_without_a_reply() {
+    misbehave_after_handshake(
+        "no reply",
+        false,
+        |_| vec![],
+        |e| *e == Error::ConnectionLoss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reply_body_that_does_not_decode() {
+    // getData's reply must hold a buffer and a 68-byte Stat; three bytes are not that.
+    misbehave_after_handshake(
+        "undecodable body",
+        true,
+        |x| reply(x, ErrorCode::Ok, &[1, 2, 3]),
+        |e| matches!(e, Error::Protocol(_)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn truncated_reply_header() {
+    misbehave_after_handshake(
+        "short header",
+        false,
+        |_| frame(&[0, 0, 0, 1, 0]),
+        conn_loss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn garbage_notification_before_the_reply() {
+    misbehave_after_handshake(
+        "bad notification",
+        false,
+        |x| {
+            let mut v = reply(xid::NOTIFICATION, ErrorCode::Ok, &[0xff, 0xff]);
+            v.extend(reply(x, ErrorCode::NoNode, &[]));
+            v
+        },
+        conn_loss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_error_code_is_a_server_error_not_a_crash() {
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|_, mut s| async move {
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        while let Some((x, op)) = read_request(&mut s).await {
+            let err = if x < 0 || op == -11 {
+                ErrorCode::Ok
+            } else {
+                ErrorCode::from_i32(-999)
+            };
+            if s.write_all(&reply(x, err, &[])).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    let r = within("call", c.get_data("/x")).await;
+    assert!(
+        matches!(r, Err(Error::Server(code)) if code.as_i32() == -999),
+        "{r:?}"
+    );
+    assert!(c.state().is_connected());
+    c.close().await;
+    assert_eq!(panics_on_this_thread(), panics);
+}
+
+#[tokio::test]
+async fn unsolicited_notifications_and_dribbled_bytes() {
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|_, mut s| async move {
+        let Some(req) = read_connect(&mut s).await else {
+            return;
+        };
+        // The handshake answer one byte at a time.
+        for b in connect_response(&req) {
+            if s.write_all(&[b]).await.is_err() || s.flush().await.is_err() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        while let Some((x, op)) = read_request(&mut s).await {
+            // A flood of notifications nobody asked for, then the reply, dribbled.
+            let mut out = Vec::new();
+            for i in 0..5000 {
+                let mut body = BytesMut::new();
+                1i32.encode(&mut body); // NodeCreated
+                3i32.encode(&mut body); // SyncConnected
+                format!("/unwatched/{i}").as_str().encode(&mut body);
+                out.extend(reply(xid::NOTIFICATION, ErrorCode::Ok, &body));
+            }
+            if s.write_all(&out).await.is_err() {
+                return;
+            }
+            let err = if x < 0 || op == -11 {
+                ErrorCode::Ok
+            } else {
+                ErrorCode::NoNode
+            };
+            for b in reply(x, err, &[]) {
+                if s.write_all(&[b]).await.is_err() || s.flush().await.is_err() {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+            if op == -11 {
+                return;
+            }
+        }
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(within("exists", c.exists("/x")).await, Ok(None));
+    }
+    assert_eq!(fake.accepted(), 1, "no reconnect");
+    c.close().await;
+    assert_eq!(panics_on_this_thread(), panics);
+}
+
+#[tokio::test]
+async fn reply_when_nothing_was_asked() {
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|n, mut s| async move {
+        if n > 0 {
+            return serve_well(s).await;
+        }
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        // An answer to a request never made: the stream cannot be trusted any more.
+        let _ = s.write_all(&reply(42, ErrorCode::Ok, &[])).await;
+        hold(s).await;
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    // Either the call raced the bogus reply and lost its connection, or it went to the next one.
+    let r = within("exists", c.exists("/x")).await;
+    assert!(matches!(r, Ok(None) | Err(Error::ConnectionLoss)), "{r:?}");
+    assert_eq!(within("exists", c.exists("/x")).await, Ok(None));
+    assert_eq!(fake.accepted(), 2);
+    c.close().await;
+    assert_eq!(panics_on_this_thread(), panics);
+}
+
+#[tokio::test]
+async fn panic_probe_sees_panics_of_spawned_tasks() {
+    // The probe the tests above rely on: a panic inside a task spawned on the test's runtime
+    // (where the client's driver runs) is counted although tokio swallows it.
+    let before = panics_on_this_thread();
+    let r = tokio::spawn(async { panic!("deliberate panic to check the probe") }).await;
+    assert!(r.is_err());
+    assert_eq!(panics_on_this_thread(), before + 1);
+}
+
+#[tokio::test]
+async fn auth_failure_answer_followed_by_close() {
+    // The server's last words before closing must be heard: AUTHFAILED, then EOF.
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|_, mut s| async move {
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        while let Some((x, _)) = read_request(&mut s).await {
+            if x == xid::AUTH {
+                let _ = s.write_all(&reply(x, ErrorCode::AuthFailed, &[])).await;
+                return;
+            }
+            if s.write_all(&reply(x, ErrorCode::NoNode, &[]))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("add_auth", c.add_auth("digest", b"u:p")).await,
+        Err(Error::AuthFailed)
+    );
+    assert_eq!(c.state(), SessionState::AuthFailed);
+    assert_eq!(c.exists("/x").await, Err(Error::AuthFailed));
+    assert_eq!(fake.accepted(), 1);
+    assert_eq!(panics_on_this_thread(), panics);
+}
