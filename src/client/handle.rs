@@ -78,7 +78,8 @@ fn version(v: Option<i32>) -> i32 {
 
 impl Client {
     /// Connects with default options to `hosts` (`host:port,host:port[/chroot]`); returns once
-    /// a session is established, or fails ([`Error::Timeout`] after the session timeout,
+    /// a session is established, or fails ([`Error::Unreachable`] when no session was
+    /// established within the establish timeout, by default the session timeout;
     /// [`Error::InvalidArgument`] for a bad connect string).
     pub async fn connect(hosts: &str) -> Result<Client> {
         Self::connect_with(hosts, ConnectOptions::default()).await

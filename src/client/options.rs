@@ -67,7 +67,7 @@ impl ConnectOptions {
     }
 
     /// How long `connect` waits for the first session before failing with
-    /// [`Error::Timeout`](crate::Error::Timeout) (default: the session timeout).
+    /// [`Error::Unreachable`](crate::Error::Unreachable) (default: the session timeout).
     pub fn establish_timeout(mut self, t: Duration) -> Self {
         self.establish_timeout = Some(t);
         self
