@@ -1,0 +1,14 @@
+//! Fault-injection tests: Toxiproxy faults between the client and the ensemble, and servers
+//! killed under it, with safety checks on the recipes (see fault-tests/README.md).
+//!
+//! Each test is `#[ignore]`d: it needs a Toxiproxy-compatible server at `TOXIPROXY` with
+//! proxies `zk1..zk5` in front of the ensemble's nodes, and it stops and kills the local
+//! ensemble's nodes. `scripts/test` provides both and runs them one at a time:
+//! `cargo test --test fault -- --ignored --test-threads=1`. The checker's own unit tests
+//! (jepsen::checker) are not ignored.
+
+mod jepsen;
+mod partition;
+mod servers;
+mod support;
+mod toxics;

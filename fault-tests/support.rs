@@ -1,0 +1,649 @@
+//! Helpers of the fault tests: the Toxiproxy client (blocking, so always called off the async
+//! runtime), control of ensemble nodes, and the [`Fault`] fixture that serialises the fault
+//! tests and undoes every fault and namespace even when a test fails.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use toxiproxy_rust::client::Client as Toxiproxy;
+use zksync::{Client, ConnectOptions, CreateMode, SessionState};
+
+// ----- environment -----
+
+/// The ensemble (`ZOOKEEPER_PEERS`), default the local 5-node ensemble on loopback.
+pub fn peers() -> String {
+    std::env::var("ZOOKEEPER_PEERS").unwrap_or_else(|_| {
+        (1..=5)
+            .map(|i| format!("127.0.0.1:{}", 2180 + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// The direct address of node `i` (1-based), from `ZOOKEEPER_PEERS`.
+pub fn node_addr(i: usize) -> String {
+    peers()
+        .split(',')
+        .nth(i - 1)
+        .expect("node index")
+        .to_string()
+}
+
+/// The Toxiproxy (or compatible) HTTP API (`TOXIPROXY`), default 127.0.0.1:8474.
+pub fn toxiproxy_addr() -> String {
+    std::env::var("TOXIPROXY").unwrap_or_else(|_| "127.0.0.1:8474".to_string())
+}
+
+/// The command that controls the ensemble's nodes (`ZKSYNC_ENSEMBLE_SCRIPT`, default this
+/// repository's `scripts/ensemble`; `scripts/vagrant-ensemble` for the Vagrant VM).
+fn ensemble_script() -> String {
+    std::env::var("ZKSYNC_ENSEMBLE_SCRIPT")
+        .unwrap_or_else(|_| format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR")))
+}
+
+// ----- time -----
+
+/// Hang guard for what must happen "soon": generous (a loaded 2-core machine is slow). It only
+/// turns a hang into a failure; the bounds that matter are asserted separately.
+pub const GUARD: Duration = Duration::from_secs(30);
+
+/// ZooKeeper's tick in the local ensemble (scripts/ensemble: tickTime=250).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Awaits `f`, failing the test if it takes longer than [`GUARD`].
+pub async fn guard<F: Future>(what: &str, f: F) -> F::Output {
+    guard_for(what, GUARD, f).await
+}
+
+/// Awaits `f`, failing the test if it takes longer than `limit`.
+pub async fn guard_for<F: Future>(what: &str, limit: Duration, f: F) -> F::Output {
+    match tokio::time::timeout(limit, f).await {
+        Ok(v) => v,
+        Err(_) => panic!("hang guard: {what} did not complete within {limit:?}"),
+    }
+}
+
+/// Waits until the client's state satisfies `pred` (hang-guarded); returns that state.
+pub async fn wait_state(
+    c: &Client,
+    what: &str,
+    pred: impl Fn(SessionState) -> bool,
+) -> SessionState {
+    let mut rx = c.state_watch();
+    guard(what, async move {
+        loop {
+            let s = *rx.borrow_and_update();
+            if pred(s) {
+                return s;
+            }
+            if rx.changed().await.is_err() {
+                let s = *rx.borrow();
+                assert!(pred(s), "{what}: driver gone in state {s:?}");
+                return s;
+            }
+        }
+    })
+    .await
+}
+
+/// Records every state transition of a client from now on (for "never left Connected").
+pub struct StateLog {
+    seen: Arc<Mutex<Vec<SessionState>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StateLog {
+    pub fn start(c: &Client) -> StateLog {
+        let mut changes = c.state_changes();
+        let seen: Arc<Mutex<Vec<SessionState>>> = Arc::default();
+        let s2 = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Some(s) = changes.next().await {
+                s2.lock().unwrap().push(s);
+            }
+        });
+        StateLog { seen, task }
+    }
+
+    pub fn states(&self) -> Vec<SessionState> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for StateLog {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+// ----- clients -----
+
+/// A client to `hosts` (comma-separated) with session timeout `t`.
+pub async fn connect(hosts: &str, t: Duration) -> Client {
+    guard(
+        &format!("connect to {hosts}"),
+        ConnectOptions::default().session_timeout(t).connect(hosts),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"))
+}
+
+/// Sends a four-letter word to `host`; `None` if it does not answer.
+pub async fn four_letter(host: &str, word: &str) -> Option<String> {
+    guard("four-letter word", async {
+        let mut s = TcpStream::connect(host).await.ok()?;
+        s.write_all(word.as_bytes()).await.ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out)
+    })
+    .await
+}
+
+/// The node (1-based) holding a connection of `c`'s session, by the servers' `cons` output.
+pub async fn node_of(c: &Client) -> Option<usize> {
+    let needle = format!("sid=0x{:x},", c.session_id());
+    for (i, h) in peers().split(',').enumerate() {
+        if four_letter(h, "cons")
+            .await
+            .is_some_and(|out| out.contains(&needle))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Waits until `c` is connected and a server lists its connection; returns that node.
+pub async fn connected_node(c: &Client) -> usize {
+    wait_state(c, "connected", |s| s.is_connected()).await;
+    guard("server lists the connection", async {
+        loop {
+            if let Some(n) = node_of(c).await {
+                return n;
+            }
+            // The server's connection list, polled: there is no event for it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+}
+
+/// Deletes `path` and its subtree (retrying while children come and go).
+pub async fn delete_tree(client: &Client, path: &str) -> zksync::Result<()> {
+    for _ in 0..50 {
+        let children = match client.get_children(path).await {
+            Ok((c, _)) => c,
+            Err(e) if e.is_no_node() => return Ok(()),
+            Err(e) if e.is_retryable() => continue,
+            Err(e) => return Err(e),
+        };
+        for c in children {
+            Box::pin(delete_tree(client, &format!("{path}/{c}"))).await?;
+        }
+        match client.delete(path, None).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_no_node() => return Ok(()),
+            Err(e) if e.is_terminal() => return Err(e),
+            Err(_) => continue,
+        }
+    }
+    Err(zksync::Error::Timeout)
+}
+
+// ----- Toxiproxy -----
+
+/// The process-wide Toxiproxy client. Never dropped: reqwest's blocking client must not be
+/// created or dropped on an async runtime thread, so it lives here and is used only from
+/// `spawn_blocking` threads.
+fn toxiproxy() -> &'static Toxiproxy {
+    static CLIENT: OnceLock<Toxiproxy> = OnceLock::new();
+    CLIENT.get_or_init(|| Toxiproxy::new(toxiproxy_addr().as_str()))
+}
+
+/// Runs a blocking Toxiproxy call off the async runtime.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce(&Toxiproxy) -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(move || f(toxiproxy()))
+        .await
+        .expect("toxiproxy call panicked")
+}
+
+/// One of the proxies `zk1..zk5` in front of the ensemble.
+#[derive(Debug, Clone)]
+pub struct ProxyInfo {
+    /// `zk<node>`.
+    pub name: String,
+    /// The node (1-based) it forwards to.
+    pub node: usize,
+    /// Where clients connect: the Toxiproxy host with the proxy's listen port.
+    pub addr: String,
+}
+
+/// A toxic to add, with Toxiproxy's attribute names.
+#[derive(Debug, Clone, Copy)]
+pub enum Toxic {
+    /// Every chunk delayed by this many milliseconds.
+    Latency { ms: u32 },
+    /// Data stops flowing; the connection closes after `ms` (0: never).
+    Timeout { ms: u32 },
+    /// Chunks of `avg` ± `var` bytes, `delay_us` microseconds apart.
+    Slicer { avg: u32, var: u32, delay_us: u32 },
+    /// The connection closes after `bytes` bytes.
+    LimitData { bytes: u32 },
+}
+
+impl Toxic {
+    fn type_name(self) -> &'static str {
+        match self {
+            Toxic::Latency { .. } => "latency",
+            Toxic::Timeout { .. } => "timeout",
+            Toxic::Slicer { .. } => "slicer",
+            Toxic::LimitData { .. } => "limit_data",
+        }
+    }
+}
+
+/// `upstream` (client to server) or `downstream` (server to client).
+pub const UP: &str = "upstream";
+pub const DOWN: &str = "downstream";
+
+fn host_of(addr: &str) -> String {
+    addr.rsplit_once(':').map_or(addr, |(h, _)| h).to_string()
+}
+
+fn port_of(addr: &str) -> String {
+    addr.rsplit_once(':').map_or("", |(_, p)| p).to_string()
+}
+
+/// Lists the proxies `zk1..zkN`, sorted by node; fails the test if there are none.
+pub async fn proxies() -> Vec<ProxyInfo> {
+    let all = blocking(|t| t.all()).await;
+    let all = all.unwrap_or_else(|e| {
+        panic!(
+            "no Toxiproxy at TOXIPROXY={} ({e}); scripts/test starts one",
+            toxiproxy_addr()
+        )
+    });
+    let host = host_of(&toxiproxy_addr());
+    let mut out: Vec<ProxyInfo> = all
+        .iter()
+        .filter_map(|(name, p)| {
+            let node: usize = name.strip_prefix("zk")?.parse().ok()?;
+            Some(ProxyInfo {
+                name: name.clone(),
+                node,
+                addr: format!("{host}:{}", port_of(&p.proxy_pack.listen)),
+            })
+        })
+        .collect();
+    out.sort_by_key(|p| p.node);
+    // The proxies go away with the blocking client's Arc clones: drop them off the runtime.
+    tokio::task::spawn_blocking(move || drop(all))
+        .await
+        .expect("drop");
+    out
+}
+
+/// Enables or disables proxy `name` (disabled: its listener and every connection are closed)
+/// and checks that the server did it.
+pub async fn set_enabled(name: &str, enabled: bool) {
+    let name = name.to_string();
+    blocking(move |t| {
+        let p = t.find_proxy(&name).expect("find proxy");
+        if enabled { p.enable() } else { p.disable() }.expect("toggle proxy");
+        let now = t.find_proxy(&name).expect("find proxy").proxy_pack.enabled;
+        assert_eq!(now, enabled, "proxy {name} still enabled={now}");
+    })
+    .await
+}
+
+/// Adds `toxic` to `stream` of proxy `name` and checks that it is listed.
+pub async fn add_toxic(name: &str, stream: &str, toxic: Toxic) {
+    let (name, stream) = (name.to_string(), stream.to_string());
+    blocking(move |t| {
+        let p = t.find_proxy(&name).expect("find proxy");
+        let s = stream.clone();
+        match toxic {
+            Toxic::Latency { ms } => p.with_latency(s, ms, 0, 1.0),
+            Toxic::Timeout { ms } => p.with_timeout(s, ms, 1.0),
+            Toxic::Slicer { avg, var, delay_us } => p.with_slicer(s, avg, var, delay_us, 1.0),
+            Toxic::LimitData { bytes } => p.with_limit_data(s, bytes, 1.0),
+        };
+        let want = format!("{}_{stream}", toxic.type_name());
+        let listed = p.toxics().expect("list toxics");
+        assert!(
+            listed.iter().any(|x| x.name == want),
+            "toxic {want} not listed on {name} after creating it: {listed:?}"
+        );
+    })
+    .await
+}
+
+/// Removes every toxic of proxy `name`.
+pub async fn clear_toxics(name: &str) {
+    let name = name.to_string();
+    blocking(move |t| {
+        let p = t.find_proxy(&name).expect("find proxy");
+        p.delete_all_toxics().expect("delete toxics");
+        assert!(p.toxics().expect("list toxics").is_empty());
+    })
+    .await
+}
+
+/// Enables every proxy and removes every toxic.
+pub async fn reset_proxies() {
+    blocking(|t| t.reset().expect("toxiproxy reset")).await
+}
+
+// ----- ensemble nodes -----
+
+/// Runs the ensemble script: its stdout, or its stderr if it fails.
+pub fn try_run_ensemble(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(ensemble_script())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {} {args:?}: {e}", ensemble_script()));
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Runs the ensemble script; panics with its stderr if it fails.
+pub fn run_ensemble(args: &[&str]) -> String {
+    try_run_ensemble(args).unwrap_or_else(|e| panic!("{} {args:?} failed: {e}", ensemble_script()))
+}
+
+async fn ensemble(args: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ensemble(&args)
+    })
+    .await
+    .expect("ensemble script task")
+}
+
+/// Starts the given nodes at once and waits until every one serves (a node alone cannot
+/// serve without a quorum, so starting several one after the other could wait forever).
+fn start_nodes_blocking(nodes: &[usize]) {
+    let handles: Vec<_> = nodes
+        .iter()
+        .map(|&i| std::thread::spawn(move || run_ensemble(&["start-node", &i.to_string()])))
+        .collect();
+    for h in handles {
+        h.join().expect("start-node");
+    }
+}
+
+/// Nodes the ensemble script reports as down or not serving.
+fn unhealthy_nodes() -> Vec<usize> {
+    let out = std::process::Command::new(ensemble_script())
+        .arg("status")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {} status: {e}", ensemble_script()));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with(" down") || l.ends_with("not serving"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
+
+/// The index of the current leader.
+pub async fn leader() -> usize {
+    ensemble(vec!["leader".into()])
+        .await
+        .parse()
+        .expect("leader index")
+}
+
+/// Waits for a leader other than `old` (after `old` died) and returns it.
+pub async fn leader_after(old: usize) -> usize {
+    guard("a new leader", async {
+        loop {
+            let r = tokio::task::spawn_blocking(|| try_run_ensemble(&["leader"]))
+                .await
+                .expect("leader task");
+            if let Some(n) = r.ok().and_then(|l| l.parse::<usize>().ok()) {
+                if n != old {
+                    return n;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await; // polling the servers
+        }
+    })
+    .await
+}
+
+// ----- the fixture -----
+
+/// One fault test at a time: they stop servers and change shared proxies.
+static FAULT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A fault test's surroundings: exclusive use of the ensemble and the proxies, a namespace,
+/// an admin client that talks to the servers directly (not through a proxy).
+///
+/// Undone in [`Fault::finish`], or on drop when the test fails: every proxy enabled and
+/// cleared, every stopped node restarted, the namespace deleted.
+pub struct Fault {
+    pub root: String,
+    pub admin: Client,
+    pub proxies: Vec<ProxyInfo>,
+    stopped: Mutex<BTreeSet<usize>>,
+    done: bool,
+    _lock: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Session timeout of the admin client: long, so the faults a test injects never expire it.
+const ADMIN_SESSION: Duration = Duration::from_secs(20);
+
+impl Fault {
+    pub async fn begin(name: &str) -> Fault {
+        let lock = FAULT_LOCK.lock().await;
+        reset_proxies().await;
+        // A failed earlier run may have left a node down: bring the ensemble back first.
+        tokio::task::spawn_blocking(|| {
+            let down = unhealthy_nodes();
+            if !down.is_empty() {
+                eprintln!("fault fixture: restarting nodes {down:?} left down");
+                start_nodes_blocking(&down);
+            }
+        })
+        .await
+        .expect("ensemble check");
+        let proxies = proxies().await;
+        assert!(
+            proxies.len() >= 5 && proxies.iter().take(5).map(|p| p.node).eq(1..=5),
+            "the fault tests need proxies zk1..zk5 at TOXIPROXY={}, found {proxies:?}",
+            toxiproxy_addr()
+        );
+        let admin = connect(&peers(), ADMIN_SESSION).await;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let root = format!("/zksync-test/fault-{name}-{}-{nanos:x}", std::process::id());
+        match admin
+            .create("/zksync-test", b"", CreateMode::Persistent)
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_node_exists() => {}
+            Err(e) => panic!("create /zksync-test: {e}"),
+        }
+        admin
+            .create(&root, b"", CreateMode::Persistent)
+            .await
+            .expect("create namespace");
+        Fault {
+            root,
+            admin,
+            proxies,
+            stopped: Mutex::default(),
+            done: false,
+            _lock: lock,
+        }
+    }
+
+    /// `root/rel`.
+    pub fn path(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.root)
+    }
+
+    /// Proxy `zk<node>`.
+    pub fn proxy(&self, node: usize) -> &ProxyInfo {
+        &self.proxies[node - 1]
+    }
+
+    /// The connect string of the proxies in front of `nodes`.
+    pub fn via(&self, nodes: &[usize]) -> String {
+        nodes
+            .iter()
+            .map(|&n| self.proxy(n).addr.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Kills node `i` with SIGKILL (restarted by `start_node`, or at the end of the test).
+    pub async fn kill_node(&self, i: usize) {
+        self.stopped.lock().unwrap().insert(i);
+        ensemble(vec!["kill-node".into(), i.to_string()]).await;
+    }
+
+    /// Stops node `i` gracefully.
+    pub async fn stop_node(&self, i: usize) {
+        self.stopped.lock().unwrap().insert(i);
+        ensemble(vec!["stop-node".into(), i.to_string()]).await;
+    }
+
+    /// Starts the given nodes together and waits until each serves.
+    pub async fn start_nodes(&self, nodes: &[usize]) {
+        let list = nodes.to_vec();
+        tokio::task::spawn_blocking(move || start_nodes_blocking(&list))
+            .await
+            .expect("start nodes");
+        let mut stopped = self.stopped.lock().unwrap();
+        for n in nodes {
+            stopped.remove(n);
+        }
+    }
+
+    /// Undoes everything: proxies reset, nodes restarted, namespace removed.
+    pub async fn finish(mut self) {
+        self.done = true;
+        reset_proxies().await;
+        let stopped: Vec<usize> = self.stopped.lock().unwrap().iter().copied().collect();
+        if !stopped.is_empty() {
+            self.start_nodes(&stopped).await;
+        }
+        if let Err(e) = delete_tree(&self.admin, &self.root).await {
+            panic!("delete namespace {}: {e}", self.root);
+        }
+        self.admin.close().await;
+    }
+}
+
+impl Drop for Fault {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The test failed (or forgot `finish`): clean up from a thread of our own, with a
+        // runtime of its own (we may be unwinding inside the test's runtime).
+        let root = self.root.clone();
+        let stopped: Vec<usize> = self.stopped.lock().unwrap().iter().copied().collect();
+        let cleanup = std::thread::spawn(move || {
+            if let Err(e) = toxiproxy().reset() {
+                eprintln!("fault cleanup: toxiproxy reset failed: {e}");
+            }
+            if !stopped.is_empty() {
+                start_nodes_blocking(&stopped);
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            rt.block_on(async {
+                let admin = connect(&peers(), ADMIN_SESSION).await;
+                if let Err(e) = delete_tree(&admin, &root).await {
+                    eprintln!("fault cleanup: delete {root}: {e}");
+                }
+                admin.close().await;
+            });
+        });
+        if cleanup.join().is_err() {
+            eprintln!("fault cleanup failed");
+        }
+    }
+}
+
+/// Milliseconds since `t0`, for reports.
+pub fn ms_since(t0: Instant) -> u128 {
+    t0.elapsed().as_millis()
+}
+
+/// Waits (with child watches, no polling) until `pred` holds for the children of `dir`.
+pub async fn wait_children(
+    client: &Client,
+    dir: &str,
+    pred: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    guard(&format!("children of {dir}"), async {
+        loop {
+            match client.get_children_w(dir).await {
+                Ok((children, _, w)) => {
+                    if pred(&children) {
+                        return children;
+                    }
+                    w.await.expect("child watch");
+                }
+                Err(e) if e.is_no_node() => {
+                    if pred(&[]) {
+                        return Vec::new();
+                    }
+                    let (st, w) = client.exists_w(dir).await.expect("exists_w");
+                    if st.is_none() {
+                        w.await.expect("exist watch");
+                    }
+                }
+                Err(e) if e.is_retryable() => {}
+                Err(e) => panic!("list {dir}: {e}"),
+            }
+        }
+    })
+    .await
+}
+
+/// True if the task is still running after a short grace period (used to check that a waiter
+/// is still blocked; it can only pass wrongly, never fail wrongly).
+pub async fn still_blocked<T>(h: &mut tokio::task::JoinHandle<T>) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), h)
+        .await
+        .is_err()
+}
+
+thread_local! {
+    static PANICS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Panics seen on this thread so far. A `#[tokio::test]` runs a current-thread runtime, so the
+/// client's driver task runs (and would panic) on the test's own thread; tokio swallows task
+/// panics, this probe does not.
+pub fn panics_on_this_thread() -> u32 {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(std::cell::Cell::get)
+}
