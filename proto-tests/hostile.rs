@@ -591,3 +591,31 @@ async fn auth_failure_answer_followed_by_close() {
     assert_eq!(fake.accepted(), 1);
     assert_eq!(panics_on_this_thread(), panics);
 }
+
+#[tokio::test]
+async fn server_goes_silent_after_the_handshake() {
+    // No reply, no ping answer: the client's read timeout (2/3 of the 4 s session) drops the
+    // connection, the pending call fails with ConnectionLoss, and the next server is used.
+    let panics = panics_on_this_thread();
+    let fake = Fake::start(|n, mut s| async move {
+        if n > 0 {
+            return serve_well(s).await;
+        }
+        if handshake(&mut s).await.is_some() {
+            hold(s).await;
+        }
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("silent call", c.exists("/x")).await,
+        Err(Error::ConnectionLoss)
+    );
+    assert_eq!(within("next call", c.exists("/x")).await, Ok(None));
+    assert_eq!(c.session_id(), FAKE_SESSION);
+    assert_eq!(fake.accepted(), 2);
+    c.close().await;
+    assert_eq!(panics_on_this_thread(), panics);
+}
