@@ -42,8 +42,8 @@ pub enum Error {
     /// The client was closed by the application.
     #[error("client closed")]
     Closed,
-    /// A request waited longer than the configured request timeout for a connection, or
-    /// `connect` could not establish a session in time.
+    /// A request waited longer than the configured request timeout for a connection.
+    /// (`connect` failing to establish a session in time is [`Error::Unreachable`].)
     #[error("timed out")]
     Timeout,
     /// Too many requests are queued while disconnected.
