@@ -99,15 +99,19 @@ async fn request_over_the_server_limit() {
     let c = client().await;
     let p = ns.path("n");
     c.create(&p, b"", CreateMode::Persistent).await.unwrap();
-    // Above jute.maxbuffer (1 MiB - 1): the server drops the connection without answering.
+    // Above jute.maxbuffer (1 MiB - 1) the server would drop the connection without a word:
+    // the client refuses the request up front with a clear error and keeps the connection.
     let huge = vec![0u8; 1 << 20];
+    let mut states = c.state_changes();
+    assert_eq!(states.next().await, Some(zksync::SessionState::Connected));
     let r = within("oversized set_data", c.set_data(&p, &huge, None)).await;
     assert!(
-        matches!(
-            r,
-            Err(Error::ConnectionLoss) | Err(Error::InvalidArgument(_))
-        ),
+        matches!(r, Err(Error::FrameTooLarge { max: 0xfffff, .. })),
         "{r:?}"
+    );
+    assert!(
+        states.try_next().is_none(),
+        "no disconnect for a refused request"
     );
     // The session lives on and the node is unchanged.
     assert_eq!(c.get_data(&p).await.unwrap().0.len(), 0);

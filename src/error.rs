@@ -49,9 +49,11 @@ pub enum Error {
     /// Too many requests are queued while disconnected.
     #[error("request queue is full ({0} requests waiting for a connection)")]
     QueueFull(usize),
-    /// A reply was larger than the configured maximum frame size. The connection was dropped
-    /// rather than buffering without bound; raise `max_frame_size` if such replies are expected.
-    #[error("reply frame of {len} bytes exceeds the limit of {max} bytes")]
+    /// A frame was too large: a reply above the configured maximum frame size (the connection
+    /// was dropped rather than buffering without bound; raise `max_frame_size` if such replies
+    /// are expected), or a request above the server's `jute.maxbuffer` (refused before sending:
+    /// the server would drop the connection).
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
     FrameTooLarge {
         /// The length announced by the server.
         len: usize,
@@ -100,12 +102,18 @@ impl Error {
     /// (the connection dropped or a request waited too long); false when the session or client
     /// is gone or the server refused the operation.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::ConnectionLoss | Error::Timeout | Error::QueueFull(_))
+        matches!(
+            self,
+            Error::ConnectionLoss | Error::Timeout | Error::QueueFull(_)
+        )
     }
 
     /// True when the session can no longer be used (expired, auth failed or closed).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Error::SessionExpired | Error::AuthFailed | Error::Closed)
+        matches!(
+            self,
+            Error::SessionExpired | Error::AuthFailed | Error::Closed
+        )
     }
 
     /// True if the server said the node does not exist.

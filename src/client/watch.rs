@@ -22,7 +22,9 @@ impl Future for OneshotWatch {
     type Output = Result<WatchedEvent, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(Error::Closed)))
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(Error::Closed)))
     }
 }
 
@@ -55,5 +57,10 @@ impl StateChanges {
     /// The next state; `None` once the client is gone and every state was seen.
     pub async fn next(&mut self) -> Option<SessionState> {
         self.rx.recv().await
+    }
+
+    /// A transition if one is already waiting.
+    pub fn try_next(&mut self) -> Option<SessionState> {
+        self.rx.try_recv().ok()
     }
 }

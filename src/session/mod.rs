@@ -185,8 +185,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     pub fn new(hosts: Vec<HostPort>, cfg: SessionConfig, now: Instant) -> Self {
         let mut rng = Rng::new(cfg.seed);
         let ring = HostRing::new(hosts, &mut rng);
-        let (session_id, passwd) =
-            cfg.resume.clone().unwrap_or((0, Bytes::from_static(&[0u8; 16])));
+        let (session_id, passwd) = cfg
+            .resume
+            .clone()
+            .unwrap_or((0, Bytes::from_static(&[0u8; 16])));
         Session {
             cfg,
             ring,
@@ -495,7 +497,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     fn expire_queued(&mut self, now: Instant) {
-        let Some(rt) = self.cfg.request_timeout else { return };
+        let Some(rt) = self.cfg.request_timeout else {
+            return;
+        };
         while self.queued.front().is_some_and(|q| now >= q.queued_at + rt) {
             let q = self.queued.pop_front().expect("front checked");
             q.completer.complete(Err(Error::Timeout));
@@ -563,7 +567,11 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     fn write_auth(&mut self, now: Instant, scheme: String, auth: Bytes) {
-        let req = Request::Auth(AuthPacket { type_: 0, scheme, auth });
+        let req = Request::Auth(AuthPacket {
+            type_: 0,
+            scheme,
+            auth,
+        });
         encode_request_frame(&mut self.out, xid::AUTH, &req);
         self.last_send = now;
     }
@@ -693,7 +701,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// [`Chroot::apply`]). `watch` asks for a registration if the reply allows it: `Data` for
     /// `getData` (and `exists`, which registers `Exist` instead on NoNode), `Child` for
     /// `getChildren`, the persistent kinds for `addWatch`.
-    pub fn submit(&mut self, now: Instant, request: Request, watch: Option<(WatchKind, W)>, completer: C) {
+    pub fn submit(
+        &mut self,
+        now: Instant,
+        request: Request,
+        watch: Option<(WatchKind, W)>,
+        completer: C,
+    ) {
         if let Some(err) = &self.terminal_error {
             return completer.complete(Err(err.clone()));
         }
@@ -704,7 +718,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             // Remembered so it is re-sent after every reconnect.
             self.cfg.auth.push((a.scheme.clone(), a.auth.clone()));
             if self.phase == Phase::Connected {
-                let Request::Auth(a) = request else { unreachable!() };
+                let Request::Auth(a) = request else {
+                    unreachable!()
+                };
                 self.write_auth(now, a.scheme, a.auth);
                 self.auth_waiters.push_back((now, Some(completer)));
             } else {
@@ -720,7 +736,12 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 if self.queued.len() >= self.cfg.max_queued {
                     return completer.complete(Err(Error::QueueFull(self.queued.len())));
                 }
-                self.queued.push_back(Queued { request, watch, completer, queued_at: now });
+                self.queued.push_back(Queued {
+                    request,
+                    watch,
+                    completer,
+                    queued_at: now,
+                });
             }
         }
     }
@@ -738,11 +759,32 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         x
     }
 
-    fn send(&mut self, now: Instant, request: Request, watch: Option<(WatchKind, W)>, completer: C) {
+    fn send(
+        &mut self,
+        now: Instant,
+        request: Request,
+        watch: Option<(WatchKind, W)>,
+        completer: C,
+    ) {
         let x = self.next_xid();
+        let start = self.out.len();
         encode_request_frame(&mut self.out, x, &request);
+        // The server drops the connection, without a word, on a frame above jute.maxbuffer:
+        // refuse such a request here, with an error that says why, and keep the connection.
+        let len = self.out.len() - start - 4;
+        if len > crate::proto::DEFAULT_MAX_BUFFER {
+            self.out.truncate(start);
+            return completer.complete(Err(Error::FrameTooLarge {
+                len,
+                max: crate::proto::DEFAULT_MAX_BUFFER,
+            }));
+        }
         let path = || request.path().unwrap_or("/").to_string();
-        let watch = watch.map(|(kind, sink)| PendingWatch { kind, path: path(), sink });
+        let watch = watch.map(|(kind, sink)| PendingWatch {
+            kind,
+            path: path(),
+            sink,
+        });
         let remove = match &request {
             Request::RemoveWatches(r) | Request::CheckWatches(r) => Some((r.path.clone(), r.type_)),
             _ => None,
