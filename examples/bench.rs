@@ -68,10 +68,23 @@ fn parse_args() -> Result<Args, String> {
 /// Process CPU (user, sys) seconds and peak RSS (kB), from /proc.
 fn usage() -> (f64, f64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     let tick = 100.0; // USER_HZ on Linux
-    let user = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
-    let sys = fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    let user = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / tick;
+    let sys = fields
+        .get(12)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / tick;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss = status
         .lines()
@@ -146,7 +159,9 @@ where
 async fn run_get(a: &Args) -> Outcome {
     let c = connect(&a.servers).await;
     let r = root("get");
-    c.create(&r, &[b'x'; 32], CreateMode::Persistent).await.expect("create root");
+    c.create(&r, &[b'x'; 32], CreateMode::Persistent)
+        .await
+        .expect("create root");
     let errors = Arc::new(AtomicU64::new(0));
     let next = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
@@ -167,17 +182,28 @@ async fn run_get(a: &Args) -> Outcome {
     let secs = t0.elapsed().as_secs_f64();
     c.delete(&r, None).await.expect("delete root");
     c.close().await;
-    Outcome { ops: a.ops, errors: errors.load(Ordering::Relaxed), secs, extra: vec![] }
+    Outcome {
+        ops: a.ops,
+        errors: errors.load(Ordering::Relaxed),
+        secs,
+        extra: vec![],
+    }
 }
 
 async fn run_create(a: &Args) -> Outcome {
     let c = connect(&a.servers).await;
     let r = root("create");
-    c.create(&r, &[b'x'; 32], CreateMode::Persistent).await.expect("create root");
+    c.create(&r, &[b'x'; 32], CreateMode::Persistent)
+        .await
+        .expect("create root");
     let r2 = r.clone();
     let (errors, secs) = pipelined(&c, a.ops, a.window, move |c, i| {
         let p = format!("{r2}/n{i}");
-        async move { c.create(&p, &[b'x'; 32], CreateMode::Persistent).await.is_ok() }
+        async move {
+            c.create(&p, &[b'x'; 32], CreateMode::Persistent)
+                .await
+                .is_ok()
+        }
     })
     .await;
     let r3 = r.clone();
@@ -188,13 +214,20 @@ async fn run_create(a: &Args) -> Outcome {
     .await;
     c.delete(&r, None).await.expect("delete root");
     c.close().await;
-    Outcome { ops: a.ops, errors, secs, extra: vec![] }
+    Outcome {
+        ops: a.ops,
+        errors,
+        secs,
+        extra: vec![],
+    }
 }
 
 async fn run_sync_get(a: &Args) -> Outcome {
     let c = connect(&a.servers).await;
     let r = root("sget");
-    c.create(&r, &[b'x'; 32], CreateMode::Persistent).await.expect("create root");
+    c.create(&r, &[b'x'; 32], CreateMode::Persistent)
+        .await
+        .expect("create root");
     let mut errors = 0;
     let mut lat = Vec::with_capacity(a.ops as usize);
     let t0 = Instant::now();
@@ -208,7 +241,12 @@ async fn run_sync_get(a: &Args) -> Outcome {
     let secs = t0.elapsed().as_secs_f64();
     c.delete(&r, None).await.expect("delete root");
     c.close().await;
-    Outcome { ops: a.ops, errors, secs, extra: latency_fields(lat) }
+    Outcome {
+        ops: a.ops,
+        errors,
+        secs,
+        extra: latency_fields(lat),
+    }
 }
 
 fn latency_fields(mut lat: Vec<f64>) -> Vec<(String, String)> {
@@ -224,7 +262,12 @@ async fn run_lock_cycle(a: &Args) -> Outcome {
     let r = root("lock");
     let lock = RwLock::new(c.clone(), &r);
     // Warm up: creates the lock node's parent.
-    lock.write().await.expect("lock").unlock().await.expect("unlock");
+    lock.write()
+        .await
+        .expect("lock")
+        .unlock()
+        .await
+        .expect("unlock");
     let mut errors = 0;
     let mut lat = Vec::with_capacity(a.ops as usize);
     let t0 = Instant::now();
@@ -243,7 +286,12 @@ async fn run_lock_cycle(a: &Args) -> Outcome {
     let secs = t0.elapsed().as_secs_f64();
     c.delete(&r, None).await.expect("delete lock dir");
     c.close().await;
-    Outcome { ops: a.ops, errors, secs, extra: latency_fields(lat) }
+    Outcome {
+        ops: a.ops,
+        errors,
+        secs,
+        extra: latency_fields(lat),
+    }
 }
 
 async fn run_handoff(a: &Args) -> Outcome {
@@ -253,14 +301,26 @@ async fn run_handoff(a: &Args) -> Outcome {
     for _ in 0..k {
         clients.push(connect(&a.servers).await);
     }
-    RwLock::new(clients[0].clone(), &r).write().await.expect("lock").unlock().await.expect("unlock");
+    RwLock::new(clients[0].clone(), &r)
+        .write()
+        .await
+        .expect("lock")
+        .unlock()
+        .await
+        .expect("unlock");
     let count = Arc::new(AtomicU64::new(0));
     let waits = Arc::new(std::sync::Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for c in &clients {
-        let (lock, count, waits, errors, n) = (RwLock::new(c.clone(), &r), count.clone(), waits.clone(), errors.clone(), a.ops);
+        let (lock, count, waits, errors, n) = (
+            RwLock::new(c.clone(), &r),
+            count.clone(),
+            waits.clone(),
+            errors.clone(),
+            a.ops,
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let t = Instant::now();
@@ -292,7 +352,12 @@ async fn run_handoff(a: &Args) -> Outcome {
     for c in clients {
         c.close().await;
     }
-    Outcome { ops: a.ops, errors: errors.load(Ordering::Relaxed), secs, extra }
+    Outcome {
+        ops: a.ops,
+        errors: errors.load(Ordering::Relaxed),
+        secs,
+        extra,
+    }
 }
 
 async fn run_barrier(a: &Args) -> Outcome {
@@ -345,7 +410,10 @@ async fn run_barrier(a: &Args) -> Outcome {
         ops: a.ops,
         errors: 0,
         secs,
-        extra: vec![("release_ms_median".into(), format!("{median:.3}")), ("clients".into(), k.to_string())],
+        extra: vec![
+            ("release_ms_median".into(), format!("{median:.3}")),
+            ("clients".into(), k.to_string()),
+        ],
     }
 }
 
@@ -364,7 +432,10 @@ async fn run_double_barrier(a: &Args) -> Outcome {
         let mut tasks = Vec::new();
         for (i, c) in clients.iter().enumerate() {
             let b = DoubleBarrier::new(c.clone(), &format!("{r}-{round}"), &format!("p{i:03}"), k);
-            tasks.push(tokio::spawn(async move { b.enter().await?; b.leave().await }));
+            tasks.push(tokio::spawn(async move {
+                b.enter().await?;
+                b.leave().await
+            }));
         }
         for task in tasks {
             if task.await.unwrap().is_err() {
@@ -382,7 +453,13 @@ async fn run_double_barrier(a: &Args) -> Outcome {
         ops: a.ops,
         errors,
         secs,
-        extra: vec![("round_ms_median".into(), format!("{:.3}", percentile(&rounds, 0.5))), ("clients".into(), k.to_string())],
+        extra: vec![
+            (
+                "round_ms_median".into(),
+                format!("{:.3}", percentile(&rounds, 0.5)),
+            ),
+            ("clients".into(), k.to_string()),
+        ],
     }
 }
 
@@ -391,7 +468,10 @@ fn main() {
         eprintln!("bench: {e}");
         std::process::exit(2)
     });
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let o = rt.block_on(async {
         match a.scenario.as_str() {
             "get" => run_get(&a).await,

@@ -21,7 +21,12 @@ pub fn validate_sequential_prefix(path: &str) -> Result<(), Error> {
 }
 
 fn validate(path: &str, sequential: bool) -> Result<(), Error> {
-    let err = |reason| Err(Error::InvalidPath { path: path.to_string(), reason });
+    let err = |reason| {
+        Err(Error::InvalidPath {
+            path: path.to_string(),
+            reason,
+        })
+    };
     if path.is_empty() {
         return err("path must not be empty");
     }
@@ -32,7 +37,11 @@ fn validate(path: &str, sequential: bool) -> Result<(), Error> {
         return Ok(());
     }
     // A sequential prefix may end with '/': the server appends the number to it.
-    let body = if sequential { path.strip_suffix('/').unwrap_or(path) } else { path };
+    let body = if sequential {
+        path.strip_suffix('/').unwrap_or(path)
+    } else {
+        path
+    };
     if body.ends_with('/') {
         return err("path must not end with '/'");
     }
@@ -83,7 +92,14 @@ mod tests {
 
     #[test]
     fn accepts_valid_paths() {
-        for p in ["/", "/a", "/a/b", "/a-b_c.d", "/zksync-test/x/_c_ab-write-", "/\u{e9}t\u{e9}"] {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a-b_c.d",
+            "/zksync-test/x/_c_ab-write-",
+            "/\u{e9}t\u{e9}",
+        ] {
             assert!(validate_path(p).is_ok(), "{p}");
         }
         assert!(validate_sequential_prefix("/a/").is_ok());
@@ -92,7 +108,18 @@ mod tests {
 
     #[test]
     fn rejects_invalid_paths() {
-        for p in ["", "a", "/a/", "//", "/a//b", "/a/./b", "/..", "/a\0b", "/a\u{1}", "/a\u{f000}"] {
+        for p in [
+            "",
+            "a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/a/./b",
+            "/..",
+            "/a\0b",
+            "/a\u{1}",
+            "/a\u{f000}",
+        ] {
             assert!(validate_path(p).is_err(), "{p:?}");
         }
         assert!(validate_sequential_prefix("/a//").is_err());

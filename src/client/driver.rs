@@ -20,7 +20,11 @@ use tokio::sync::{mpsc, watch};
 /// A message from a `Client` handle to its driver.
 pub(crate) enum Command {
     /// Send a request; the result goes to `reply`.
-    Request { request: Request, watch: Option<(WatchKind, Sink)>, reply: Reply },
+    Request {
+        request: Request,
+        watch: Option<(WatchKind, Sink)>,
+        reply: Reply,
+    },
     /// Subscribe to every state transition.
     SubscribeStates(mpsc::UnboundedSender<SessionState>),
     /// Close the session (closeSession, then drop the connection).
@@ -115,7 +119,8 @@ impl Driver {
                     match try_write(s, &mut wbuf) {
                         Ok(()) => {}
                         Err(_) => {
-                            self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
+                            self.session
+                                .on_connection_lost(Instant::now(), Error::ConnectionLoss);
                             continue;
                         }
                     }
@@ -125,7 +130,10 @@ impl Driver {
             // for: the ping deadline moves later with every send, and resetting the timer on
             // every request would cost a timer-wheel update each. Waking early is harmless
             // (on_timeout checks the clock and the timer is re-armed then).
-            let wanted = self.session.next_deadline().unwrap_or_else(|| Instant::now() + IDLE);
+            let wanted = self
+                .session
+                .next_deadline()
+                .unwrap_or_else(|| Instant::now() + IDLE);
             if wanted < sleep.deadline().into_std() || sleep.is_elapsed() {
                 sleep.as_mut().reset(tokio::time::Instant::from_std(wanted));
             }
@@ -191,9 +199,18 @@ impl Driver {
         }
     }
 
-    fn handle(&mut self, now: Instant, cmd: Command, subs: &mut Vec<mpsc::UnboundedSender<SessionState>>) {
+    fn handle(
+        &mut self,
+        now: Instant,
+        cmd: Command,
+        subs: &mut Vec<mpsc::UnboundedSender<SessionState>>,
+    ) {
         match cmd {
-            Command::Request { request, watch, reply } => self.session.submit(now, request, watch, reply),
+            Command::Request {
+                request,
+                watch,
+                reply,
+            } => self.session.submit(now, request, watch, reply),
             Command::SubscribeStates(tx) => {
                 if tx.send(self.session.state()).is_ok() {
                     subs.push(tx);
@@ -235,7 +252,9 @@ impl Driver {
                         }
                     }
                     Ok(None) => break,
-                    Err(FrameError::TooLarge { len, max }) => return Err(Error::FrameTooLarge { len, max }),
+                    Err(FrameError::TooLarge { len, max }) => {
+                        return Err(Error::FrameTooLarge { len, max })
+                    }
                     Err(_) => return Err(Error::ConnectionLoss),
                 }
             }

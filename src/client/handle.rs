@@ -96,7 +96,9 @@ impl Client {
             (None, c) => c.clone(),
         };
         if options.default_acl.is_empty() {
-            return Err(Error::InvalidArgument("default ACL must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "default ACL must not be empty".into(),
+            ));
         }
         let chroot = Chroot::new(chroot_str);
         let cfg = SessionConfig {
@@ -115,7 +117,13 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SessionState::Connecting);
         let (session_tx, session_rx) = watch::channel(None);
-        let driver = Driver { session, commands: rx, state: state_tx, session_info: session_tx, max_frame: options.max_frame };
+        let driver = Driver {
+            session,
+            commands: rx,
+            state: state_tx,
+            session_info: session_tx,
+            max_frame: options.max_frame,
+        };
         tokio::spawn(driver.run());
         let client = Client {
             inner: Arc::new(Inner {
@@ -172,7 +180,12 @@ impl Client {
     /// Every state transition from now on, in order (starting with the current state).
     pub fn state_changes(&self) -> StateChanges {
         let (tx, rx) = mpsc::unbounded_channel();
-        if self.inner.tx.send(Command::SubscribeStates(tx.clone())).is_err() {
+        if self
+            .inner
+            .tx
+            .send(Command::SubscribeStates(tx.clone()))
+            .is_err()
+        {
             let _ = tx.send(self.state());
         }
         StateChanges { rx }
@@ -236,7 +249,16 @@ impl Client {
 
     async fn call(&self, request: Request, watch: Option<(WatchKind, Sink)>) -> Result<Response> {
         let (tx, rx) = oneshot::channel();
-        if self.inner.tx.send(Command::Request { request, watch, reply: Reply(tx) }).is_err() {
+        if self
+            .inner
+            .tx
+            .send(Command::Request {
+                request,
+                watch,
+                reply: Reply(tx),
+            })
+            .is_err()
+        {
             return Err(terminal_error(self.state()).unwrap_or(Error::Closed));
         }
         match rx.await {
@@ -256,7 +278,10 @@ impl Client {
     fn delete_path(&self, path: &str) -> Result<String> {
         let server = self.server_path(path)?;
         if path == "/" {
-            return Err(Error::InvalidPath { path: path.to_string(), reason: "the root cannot be deleted" });
+            return Err(Error::InvalidPath {
+                path: path.to_string(),
+                reason: "the root cannot be deleted",
+            });
         }
         Ok(server)
     }
@@ -274,7 +299,12 @@ impl Client {
 
     /// Creates a node with the client's default ACL; returns its actual path (with the
     /// sequence suffix for sequential modes) and Stat.
-    pub async fn create(&self, path: &str, data: &[u8], mode: CreateMode) -> Result<(String, Stat)> {
+    pub async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        mode: CreateMode,
+    ) -> Result<(String, Stat)> {
         let acl = self.inner.default_acl.clone();
         self.create_with_acl(path, data, mode, acl).await
     }
@@ -294,7 +324,13 @@ impl Client {
         }
     }
 
-    fn create_request(&self, path: &str, data: &[u8], mode: CreateMode, acl: Vec<Acl>) -> Result<Request> {
+    fn create_request(
+        &self,
+        path: &str,
+        data: &[u8],
+        mode: CreateMode,
+        acl: Vec<Acl>,
+    ) -> Result<Request> {
         if mode.is_sequential() {
             validate_sequential_prefix(path)?;
         } else {
@@ -312,32 +348,55 @@ impl Client {
                 if ttl <= 0 {
                     return Err(Error::InvalidArgument("TTL must be at least 1 ms".into()));
                 }
-                Request::CreateTtl(CreateTtlRequest { path: server_path, data, acl, flags, ttl })
+                Request::CreateTtl(CreateTtlRequest {
+                    path: server_path,
+                    data,
+                    acl,
+                    flags,
+                    ttl,
+                })
             }
-            None if mode == CreateMode::Container => {
-                Request::CreateContainer(CreateRequest { path: server_path, data, acl, flags })
-            }
-            None => Request::Create2(CreateRequest { path: server_path, data, acl, flags }),
+            None if mode == CreateMode::Container => Request::CreateContainer(CreateRequest {
+                path: server_path,
+                data,
+                acl,
+                flags,
+            }),
+            None => Request::Create2(CreateRequest {
+                path: server_path,
+                data,
+                acl,
+                flags,
+            }),
         })
     }
 
     /// Deletes a node if its version matches (`None`: any version).
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
         let path = self.delete_path(path)?;
-        let req = Request::Delete(DeleteRequest { path, version: self::version(version) });
+        let req = Request::Delete(DeleteRequest {
+            path,
+            version: self::version(version),
+        });
         self.call(req, None).await.map(|_| ())
     }
 
     /// The node's Stat, or `None` if it does not exist.
     pub async fn exists(&self, path: &str) -> Result<Option<Stat>> {
-        let req = Request::Exists(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        let req = Request::Exists(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: false,
+        });
         exists_result(self.call(req, None).await)
     }
 
     /// Like [`Client::exists`], and a watch that fires when the node is created (if missing),
     /// or changed or deleted (if present).
     pub async fn exists_w(&self, path: &str) -> Result<(Option<Stat>, OneshotWatch)> {
-        let req = Request::Exists(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let req = Request::Exists(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: true,
+        });
         let (sink, w) = Self::once();
         let stat = exists_result(self.call(req, Some((WatchKind::Data, sink))).await)?;
         Ok((stat, w))
@@ -345,14 +404,20 @@ impl Client {
 
     /// The node's data and Stat.
     pub async fn get_data(&self, path: &str) -> Result<(Bytes, Stat)> {
-        let req = Request::GetData(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        let req = Request::GetData(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: false,
+        });
         data_result(self.call(req, None).await?)
     }
 
     /// Like [`Client::get_data`], and a watch that fires when the data changes or the node is
     /// deleted. (No watch is set if the node does not exist: use [`Client::exists_w`].)
     pub async fn get_data_w(&self, path: &str) -> Result<(Bytes, Stat, OneshotWatch)> {
-        let req = Request::GetData(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let req = Request::GetData(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: true,
+        });
         let (sink, w) = Self::once();
         let (d, s) = data_result(self.call(req, Some((WatchKind::Data, sink))).await?)?;
         Ok((d, s, w))
@@ -370,14 +435,20 @@ impl Client {
 
     /// The node's children (names, not paths, unsorted) and its Stat.
     pub async fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat)> {
-        let req = Request::GetChildren2(PathWatchRequest { path: self.server_path(path)?, watch: false });
+        let req = Request::GetChildren2(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: false,
+        });
         children_result(self.call(req, None).await?)
     }
 
     /// Like [`Client::get_children`], and a watch that fires when a child is added or removed
     /// or the node is deleted.
     pub async fn get_children_w(&self, path: &str) -> Result<(Vec<String>, Stat, OneshotWatch)> {
-        let req = Request::GetChildren2(PathWatchRequest { path: self.server_path(path)?, watch: true });
+        let req = Request::GetChildren2(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: true,
+        });
         let (sink, w) = Self::once();
         let (c, s) = children_result(self.call(req, Some((WatchKind::Child, sink))).await?)?;
         Ok((c, s, w))
@@ -385,7 +456,9 @@ impl Client {
 
     /// The node's ACL and Stat.
     pub async fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat)> {
-        let req = Request::GetAcl(PathRequest { path: self.server_path(path)? });
+        let req = Request::GetAcl(PathRequest {
+            path: self.server_path(path)?,
+        });
         match self.call(req, None).await? {
             Response::GetAcl { acl, stat } => Ok((acl, stat)),
             other => Err(unexpected(other)),
@@ -397,14 +470,20 @@ impl Client {
         if acl.is_empty() {
             return Err(Error::InvalidArgument("ACL must not be empty".into()));
         }
-        let req = Request::SetAcl(SetAclRequest { path: self.server_path(path)?, acl, version: self::version(version) });
+        let req = Request::SetAcl(SetAclRequest {
+            path: self.server_path(path)?,
+            acl,
+            version: self::version(version),
+        });
         stat_result(self.call(req, None).await?)
     }
 
     /// Waits until the server this client is connected to has caught up with the leader for
     /// `path`, so a following read sees every write committed before the call.
     pub async fn sync(&self, path: &str) -> Result<()> {
-        let req = Request::Sync(PathRequest { path: self.server_path(path)? });
+        let req = Request::Sync(PathRequest {
+            path: self.server_path(path)?,
+        });
         self.call(req, None).await.map(|_| ())
     }
 
@@ -424,7 +503,12 @@ impl Client {
         let mut wire = Vec::with_capacity(ops.len());
         for op in ops {
             wire.push(match op {
-                Op::Create { path, data, mode, acl } => {
+                Op::Create {
+                    path,
+                    data,
+                    mode,
+                    acl,
+                } => {
                     let acl = acl.unwrap_or_else(|| self.inner.default_acl.clone());
                     match self.create_request(&path, &data, mode, acl)? {
                         Request::Create2(r) => MultiOp::Create(r),
@@ -437,7 +521,11 @@ impl Client {
                     path: self.delete_path(&path)?,
                     version: self::version(version),
                 }),
-                Op::SetData { path, data, version } => MultiOp::SetData(SetDataRequest {
+                Op::SetData {
+                    path,
+                    data,
+                    version,
+                } => MultiOp::SetData(SetDataRequest {
                     path: self.server_path(&path)?,
                     data,
                     version: self::version(version),
@@ -459,14 +547,20 @@ impl Client {
         results
             .into_iter()
             .map(|r| match r {
-                MultiResult::Create { path } => Ok(OpResult::Create { path: self.client_path(path), stat: None }),
-                MultiResult::Create2 { path, stat } => {
-                    Ok(OpResult::Create { path: self.client_path(path), stat: Some(stat) })
-                }
+                MultiResult::Create { path } => Ok(OpResult::Create {
+                    path: self.client_path(path),
+                    stat: None,
+                }),
+                MultiResult::Create2 { path, stat } => Ok(OpResult::Create {
+                    path: self.client_path(path),
+                    stat: Some(stat),
+                }),
                 MultiResult::Delete => Ok(OpResult::Delete),
                 MultiResult::SetData { stat } => Ok(OpResult::SetData { stat }),
                 MultiResult::Check => Ok(OpResult::Check),
-                other => Err(Error::Protocol(format!("unexpected multi result {other:?}"))),
+                other => Err(Error::Protocol(format!(
+                    "unexpected multi result {other:?}"
+                ))),
             })
             .collect()
     }
@@ -476,10 +570,14 @@ impl Client {
         let mut wire = Vec::with_capacity(ops.len());
         for op in ops {
             wire.push(match op {
-                ReadOp::GetData(p) => MultiReadOp::GetData(PathWatchRequest { path: self.server_path(&p)?, watch: false }),
-                ReadOp::GetChildren(p) => {
-                    MultiReadOp::GetChildren(PathWatchRequest { path: self.server_path(&p)?, watch: false })
-                }
+                ReadOp::GetData(p) => MultiReadOp::GetData(PathWatchRequest {
+                    path: self.server_path(&p)?,
+                    watch: false,
+                }),
+                ReadOp::GetChildren(p) => MultiReadOp::GetChildren(PathWatchRequest {
+                    path: self.server_path(&p)?,
+                    watch: false,
+                }),
             });
         }
         match self.call(Request::MultiRead(wire), None).await? {
@@ -489,7 +587,9 @@ impl Client {
                     MultiResult::GetData { data, stat } => ReadResult::Data(data, stat),
                     MultiResult::GetChildren { children } => ReadResult::Children(children),
                     MultiResult::Error(code) => ReadResult::Error(Error::from_code(code)),
-                    other => ReadResult::Error(Error::Protocol(format!("unexpected read result {other:?}"))),
+                    other => ReadResult::Error(Error::Protocol(format!(
+                        "unexpected read result {other:?}"
+                    ))),
                 })
                 .collect()),
             other => Err(unexpected(other)),
@@ -511,7 +611,9 @@ impl Client {
     /// Paths of the ephemeral nodes of this session whose path starts with `prefix`
     /// (`/` for all).
     pub async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>> {
-        let req = Request::GetEphemerals(PathRequest { path: self.server_path(prefix)? });
+        let req = Request::GetEphemerals(PathRequest {
+            path: self.server_path(prefix)?,
+        });
         match self.call(req, None).await? {
             Response::Ephemerals(v) => Ok(v.into_iter().map(|p| self.client_path(p)).collect()),
             other => Err(unexpected(other)),
@@ -520,7 +622,9 @@ impl Client {
 
     /// Number of descendants of `path` (children, grandchildren, ...).
     pub async fn get_all_children_number(&self, path: &str) -> Result<i32> {
-        let req = Request::GetAllChildrenNumber(PathRequest { path: self.server_path(path)? });
+        let req = Request::GetAllChildrenNumber(PathRequest {
+            path: self.server_path(path)?,
+        });
         match self.call(req, None).await? {
             Response::AllChildrenNumber(n) => Ok(n),
             other => Err(unexpected(other)),
@@ -540,11 +644,15 @@ impl Client {
     pub async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<PersistentWatch> {
         let (kind, m) = match mode {
             AddWatchMode::Persistent => (WatchKind::Persistent, add_watch_mode::PERSISTENT),
-            AddWatchMode::PersistentRecursive => {
-                (WatchKind::PersistentRecursive, add_watch_mode::PERSISTENT_RECURSIVE)
-            }
+            AddWatchMode::PersistentRecursive => (
+                WatchKind::PersistentRecursive,
+                add_watch_mode::PERSISTENT_RECURSIVE,
+            ),
         };
-        let req = Request::AddWatch(AddWatchRequest { path: self.server_path(path)?, mode: m });
+        let req = Request::AddWatch(AddWatchRequest {
+            path: self.server_path(path)?,
+            mode: m,
+        });
         let (tx, rx) = mpsc::unbounded_channel();
         self.call(req, Some((kind, Sink::Stream(tx)))).await?;
         Ok(PersistentWatch { rx })
@@ -553,13 +661,19 @@ impl Client {
     /// Removes this client's watches of `kind` on `path`, on the server and locally; each
     /// removed watch receives a `*WatchRemoved` event. Fails with `NoWatcher` if there is none.
     pub async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
-        let req = Request::RemoveWatches(WatchesRequest { path: self.server_path(path)?, type_: kind.as_i32() });
+        let req = Request::RemoveWatches(WatchesRequest {
+            path: self.server_path(path)?,
+            type_: kind.as_i32(),
+        });
         self.call(req, None).await.map(|_| ())
     }
 
     /// Asks the server whether this client has watches of `kind` on `path` (`NoWatcher` if not).
     pub async fn check_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
-        let req = Request::CheckWatches(WatchesRequest { path: self.server_path(path)?, type_: kind.as_i32() });
+        let req = Request::CheckWatches(WatchesRequest {
+            path: self.server_path(path)?,
+            type_: kind.as_i32(),
+        });
         self.call(req, None).await.map(|_| ())
     }
 }

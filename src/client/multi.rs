@@ -49,22 +49,37 @@ pub enum Op {
 impl Op {
     /// A create with the default ACL.
     pub fn create(path: &str, data: &[u8], mode: CreateMode) -> Op {
-        Op::Create { path: path.into(), data: Bytes::copy_from_slice(data), mode, acl: None }
+        Op::Create {
+            path: path.into(),
+            data: Bytes::copy_from_slice(data),
+            mode,
+            acl: None,
+        }
     }
 
     /// A delete.
     pub fn delete(path: &str, version: Option<i32>) -> Op {
-        Op::Delete { path: path.into(), version }
+        Op::Delete {
+            path: path.into(),
+            version,
+        }
     }
 
     /// A set-data.
     pub fn set_data(path: &str, data: &[u8], version: Option<i32>) -> Op {
-        Op::SetData { path: path.into(), data: Bytes::copy_from_slice(data), version }
+        Op::SetData {
+            path: path.into(),
+            data: Bytes::copy_from_slice(data),
+            version,
+        }
     }
 
     /// A version check.
     pub fn check(path: &str, version: Option<i32>) -> Op {
-        Op::Check { path: path.into(), version }
+        Op::Check {
+            path: path.into(),
+            version,
+        }
     }
 }
 

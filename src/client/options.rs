@@ -103,7 +103,8 @@ impl ConnectOptions {
 
     /// Credentials sent on every (re)connect, e.g. `("digest", b"user:password")`.
     pub fn auth(mut self, scheme: &str, auth: &[u8]) -> Self {
-        self.auth.push((scheme.to_string(), Bytes::copy_from_slice(auth)));
+        self.auth
+            .push((scheme.to_string(), Bytes::copy_from_slice(auth)));
         self
     }
 

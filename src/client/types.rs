@@ -50,7 +50,9 @@ impl CreateMode {
     /// The TTL, for the TTL modes.
     pub fn ttl(self) -> Option<Duration> {
         match self {
-            CreateMode::PersistentWithTtl(t) | CreateMode::PersistentSequentialWithTtl(t) => Some(t),
+            CreateMode::PersistentWithTtl(t) | CreateMode::PersistentSequentialWithTtl(t) => {
+                Some(t)
+            }
             _ => None,
         }
     }
