@@ -91,7 +91,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from a seed (zero is replaced, xorshift must not start at 0).
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
+        Rng(if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        })
     }
 
     /// A seed that differs per process and per call.
@@ -140,7 +144,12 @@ impl HostRing {
             let j = rng.below(i as u64 + 1) as usize;
             hosts.swap(i, j);
         }
-        HostRing { hosts, next: 0, failures_in_lap: 0, laps_failed: 0 }
+        HostRing {
+            hosts,
+            next: 0,
+            failures_in_lap: 0,
+            laps_failed: 0,
+        }
     }
 
     /// Number of hosts.
@@ -198,9 +207,18 @@ mod tests {
         assert_eq!(
             c.hosts,
             vec![
-                HostPort { host: "127.0.0.1".into(), port: 2181 },
-                HostPort { host: "::1".into(), port: 2182 },
-                HostPort { host: "localhost".into(), port: 2181 },
+                HostPort {
+                    host: "127.0.0.1".into(),
+                    port: 2181
+                },
+                HostPort {
+                    host: "::1".into(),
+                    port: 2182
+                },
+                HostPort {
+                    host: "localhost".into(),
+                    port: 2181
+                },
             ]
         );
         assert_eq!(c.chroot.as_deref(), Some("/app/x"));
@@ -210,22 +228,32 @@ mod tests {
 
     #[test]
     fn rejects_bad_connect_strings() {
-        for s in ["", ",", "h:x", "::1:2181", "[::1", "[::1]x", "h:1/a/", "h:99999", ":1"] {
+        for s in [
+            "", ",", "h:x", "::1:2181", "[::1", "[::1]x", "h:1/a/", "h:99999", ":1",
+        ] {
             assert!(parse_connect_string(s).is_err(), "{s:?} should be rejected");
         }
     }
 
     #[test]
     fn ring_is_a_shuffled_round_robin_with_backoff_after_a_lap() {
-        let hosts: Vec<_> =
-            (0..5).map(|i| HostPort { host: "h".into(), port: 2181 + i }).collect();
+        let hosts: Vec<_> = (0..5)
+            .map(|i| HostPort {
+                host: "h".into(),
+                port: 2181 + i,
+            })
+            .collect();
         let mut rng = Rng::new(7);
         let mut ring = HostRing::new(hosts.clone(), &mut rng);
         let lap: Vec<_> = (0..5).map(|_| ring.next_host()).collect();
         let mut sorted = lap.clone();
         sorted.sort_by_key(|h| h.port);
         assert_eq!(sorted, hosts, "a lap visits every host once");
-        assert_eq!((0..5).map(|_| ring.next_host()).collect::<Vec<_>>(), lap, "same order again");
+        assert_eq!(
+            (0..5).map(|_| ring.next_host()).collect::<Vec<_>>(),
+            lap,
+            "same order again"
+        );
         for _ in 0..4 {
             assert_eq!(ring.failed(&mut rng), Duration::ZERO);
         }

@@ -31,11 +31,17 @@ pub enum SessionState {
 impl SessionState {
     /// True while connected to a server (read-only or not).
     pub fn is_connected(&self) -> bool {
-        matches!(self, SessionState::Connected | SessionState::ConnectedReadOnly)
+        matches!(
+            self,
+            SessionState::Connected | SessionState::ConnectedReadOnly
+        )
     }
 
     /// True for the states a session never leaves.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, SessionState::Expired | SessionState::AuthFailed | SessionState::Closed)
+        matches!(
+            self,
+            SessionState::Expired | SessionState::AuthFailed | SessionState::Closed
+        )
     }
 }

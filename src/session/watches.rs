@@ -48,7 +48,9 @@ pub struct WatchRegistry<W> {
 
 impl<W> Default for WatchRegistry<W> {
     fn default() -> Self {
-        WatchRegistry { maps: Default::default() }
+        WatchRegistry {
+            maps: Default::default(),
+        }
     }
 }
 
@@ -86,8 +88,17 @@ impl<W: WatchSink> WatchRegistry<W> {
     /// watches, 3 (any) every kind. Persistent watches count for both, as on the server.
     pub fn contains(&self, path: &str, watcher_type: i32) -> bool {
         let kinds: &[WatchKind] = match watcher_type {
-            1 => &[WatchKind::Child, WatchKind::Persistent, WatchKind::PersistentRecursive],
-            2 => &[WatchKind::Data, WatchKind::Exist, WatchKind::Persistent, WatchKind::PersistentRecursive],
+            1 => &[
+                WatchKind::Child,
+                WatchKind::Persistent,
+                WatchKind::PersistentRecursive,
+            ],
+            2 => &[
+                WatchKind::Data,
+                WatchKind::Exist,
+                WatchKind::Persistent,
+                WatchKind::PersistentRecursive,
+            ],
             _ => &KINDS,
         };
         kinds.iter().any(|&k| self.count(k, path) > 0)
@@ -105,9 +116,14 @@ impl<W: WatchSink> WatchRegistry<W> {
     /// children-changed). One-shot registrations are removed as they fire.
     pub fn dispatch(&mut self, ev: &WatcherEvent, chroot: &Chroot) {
         let event_type = EventType::from_i32(ev.type_);
-        let event = WatchedEvent { event_type, path: chroot.strip(&ev.path).to_string() };
+        let event = WatchedEvent {
+            event_type,
+            path: chroot.strip(&ev.path).to_string(),
+        };
         let one_shot: &[WatchKind] = match event_type {
-            EventType::NodeCreated | EventType::NodeDataChanged => &[WatchKind::Data, WatchKind::Exist],
+            EventType::NodeCreated | EventType::NodeDataChanged => {
+                &[WatchKind::Data, WatchKind::Exist]
+            }
             EventType::NodeDeleted => &[WatchKind::Data, WatchKind::Exist, WatchKind::Child],
             EventType::NodeChildrenChanged => &[WatchKind::Child],
             _ => &[],
@@ -120,11 +136,19 @@ impl<W: WatchSink> WatchRegistry<W> {
             }
         }
         if !matches!(event_type, EventType::Unknown(_)) {
-            Self::deliver_persistent(&mut self.maps[slot(WatchKind::Persistent)], &ev.path, &event);
+            Self::deliver_persistent(
+                &mut self.maps[slot(WatchKind::Persistent)],
+                &ev.path,
+                &event,
+            );
             if event_type != EventType::NodeChildrenChanged {
                 let mut p = ev.path.as_str();
                 loop {
-                    Self::deliver_persistent(&mut self.maps[slot(WatchKind::PersistentRecursive)], p, &event);
+                    Self::deliver_persistent(
+                        &mut self.maps[slot(WatchKind::PersistentRecursive)],
+                        p,
+                        &event,
+                    );
                     match crate::path::parent(p) {
                         Some(parent) => p = parent,
                         None => break,
@@ -152,7 +176,10 @@ impl<W: WatchSink> WatchRegistry<W> {
             for &kind in kinds {
                 if let Some(sinks) = self.maps[slot(kind)].remove(path) {
                     for mut s in sinks {
-                        s.deliver(Ok(WatchedEvent { event_type, path: client_path.clone() }));
+                        s.deliver(Ok(WatchedEvent {
+                            event_type,
+                            path: client_path.clone(),
+                        }));
                     }
                 }
             }
@@ -161,7 +188,10 @@ impl<W: WatchSink> WatchRegistry<W> {
             fire(&[WatchKind::Child], EventType::ChildWatchRemoved);
         }
         if watcher_type & 2 != 0 {
-            fire(&[WatchKind::Data, WatchKind::Exist], EventType::DataWatchRemoved);
+            fire(
+                &[WatchKind::Data, WatchKind::Exist],
+                EventType::DataWatchRemoved,
+            );
         }
         if watcher_type == 3 {
             fire(
@@ -200,7 +230,10 @@ impl<W: WatchSink> WatchRegistry<W> {
         let needs_v2 = !self.maps[slot(WatchKind::Persistent)].is_empty()
             || !self.maps[slot(WatchKind::PersistentRecursive)].is_empty();
         let mut batches = Vec::new();
-        let mut current = SetWatches2 { relative_zxid, ..Default::default() };
+        let mut current = SetWatches2 {
+            relative_zxid,
+            ..Default::default()
+        };
         let mut bytes = 0usize;
         for kind in KINDS {
             let mut paths: Vec<&String> = self.maps[slot(kind)].keys().collect();
@@ -209,7 +242,10 @@ impl<W: WatchSink> WatchRegistry<W> {
                 if bytes > 0 && bytes + path.len() + 4 > SET_WATCHES_BATCH_BYTES {
                     batches.push(std::mem::replace(
                         &mut current,
-                        SetWatches2 { relative_zxid, ..Default::default() },
+                        SetWatches2 {
+                            relative_zxid,
+                            ..Default::default()
+                        },
                     ));
                     bytes = 0;
                 }
