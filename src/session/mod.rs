@@ -387,6 +387,12 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.out.clear();
         self.attempt_deadline = None;
         self.phase = Phase::Idle;
+        self.schedule_next_attempt(now);
+    }
+
+    /// After a failed attempt or a dropped connection: expire if the session is past saving,
+    /// else try the next host at once, or after a back-off once a whole lap has failed.
+    fn schedule_next_attempt(&mut self, now: Instant) {
         if self.check_client_expiry(now) {
             return;
         }
@@ -432,15 +438,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
         self.phase = Phase::Idle;
         self.set_state(SessionState::Disconnected { since: now });
-        if self.check_client_expiry(now) {
-            return;
-        }
-        let backoff = self.ring.failed(&mut self.rng);
-        if backoff.is_zero() {
-            self.begin_attempt(now);
-        } else {
-            self.retry_at = Some(now + backoff);
-        }
+        self.schedule_next_attempt(now);
     }
 
     /// Declares the session expired when this client has not heard an answer for a request it
