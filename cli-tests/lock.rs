@@ -175,8 +175,8 @@ async fn sigterm_and_sigint_are_passed_to_the_command() {
         );
         let mut cmd = zksync(&["lock", &lock, "--", "sh", "-c", &script]);
         cmd.env("DIR", &dir.path);
-        let p = Proc::start(cmd);
-        dir.wait_for("ready").await;
+        let mut p = Proc::start(cmd);
+        dir.wait_for(&mut p, "ready").await;
         p.signal(sig);
         let out = p.finish().await;
         assert_eq!(

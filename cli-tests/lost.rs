@@ -27,8 +27,8 @@ async fn lose_lock_while(script: &str, kill_after: &str) -> (Output, Scratch, Na
         script,
     ]);
     cmd.env("DIR", &dir.path);
-    let p = Proc::start(cmd);
-    dir.wait_for("ready").await;
+    let mut p = Proc::start(cmd);
+    dir.wait_for(&mut p, "ready").await;
     fwd.cut();
     let out = p.finish().await;
     // The server expired the session too: another process gets the lock.

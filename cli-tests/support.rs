@@ -92,6 +92,30 @@ impl Proc {
         }
     }
 
+    /// Waits (polling, hang-guarded) until `path` exists; fails at once, with zksync's
+    /// output, if zksync exits first (e.g. it could not connect).
+    pub async fn wait_file(&mut self, path: &Path) {
+        let deadline = tokio::time::Instant::now() + GUARD;
+        while !path.exists() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err).await;
+                }
+                panic!(
+                    "zksync exited ({status}) before {} appeared; stderr: {err}",
+                    path.display()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "hang guard: {} never appeared",
+                path.display()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// True if still running after `d` (it can only pass wrongly, never fail wrongly).
     pub async fn still_running_after(&mut self, d: Duration) -> bool {
         tokio::time::timeout(d, self.child.wait()).await.is_err()
@@ -130,28 +154,15 @@ impl Scratch {
         std::fs::read_to_string(self.path.join(name)).unwrap_or_default()
     }
 
-    /// Waits (polling, hang-guarded) until `dir/name` exists.
-    pub async fn wait_for(&self, name: &str) {
-        wait_file(&self.path.join(name)).await
+    /// Waits until `dir/name` exists, written by a command of `proc`.
+    pub async fn wait_for(&self, proc: &mut Proc, name: &str) {
+        proc.wait_file(&self.path.join(name)).await
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Waits (polling, hang-guarded) until `path` exists.
-pub async fn wait_file(path: &Path) {
-    let deadline = tokio::time::Instant::now() + GUARD;
-    while !path.exists() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "hang guard: {} never appeared",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
