@@ -305,7 +305,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             }
             Phase::Closing => add(self.close_deadline),
         }
-        if !matches!(self.phase, Phase::Connected | Phase::Closing) {
+        if self.phase != Phase::Closing {
+            // Also while connected: frames that are not answers (watch events) keep a
+            // connection looking alive while the server may no longer hear us.
             add(self.expiry_deadline());
         }
         if let (Some(rt), Some(q)) = (self.cfg.request_timeout, self.queued.front()) {
@@ -478,7 +480,11 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             }
             Phase::Connected => {
                 let t = self.timeout();
-                if now >= self.last_recv + t * 2 / 3 {
+                // No answer to anything sent in the last session timeout: the server may have
+                // expired us even if other frames kept arriving (a one-way partition with watch
+                // events flowing). drop_connection declares the expiry.
+                let expired = self.expiry_deadline().is_some_and(|d| now >= d);
+                if expired || now >= self.last_recv + t * 2 / 3 {
                     self.drop_connection(now, Error::ConnectionLoss);
                 } else if now >= self.last_send + t / 3 {
                     encode_request_frame(&mut self.out, xid::PING, &Request::Ping);

@@ -751,6 +751,9 @@ fn read_timeout_drops_and_connects_to_the_next_host_with_the_same_session() {
 fn any_frame_counts_as_liveness() {
     let mut h = H::new(2, cfg(3_000));
     h.establish(3_000);
+    // Answered at 1000: the session lives (on the client's clock) until 4000, past the read
+    // timeout this test is about (see frames_without_answers_do_not_keep_...).
+    h.at(1_000);
     h.submit(get_data("/w", true), Some(WatchKind::Data));
     h.sent();
     h.reply_ok(
@@ -2464,4 +2467,43 @@ fn submits_while_closing_fail_with_closed_even_auth() {
         vec![(a, Err(Error::Closed)), (g, Err(Error::Closed))]
     );
     assert!(h.frames().is_empty(), "nothing written after closeSession");
+}
+
+#[test]
+fn frames_without_answers_do_not_keep_a_session_alive_past_its_deadline() {
+    // A one-way partition: the server stops hearing us (pings go unanswered), but watch events
+    // keep arriving, so the connection never looks idle. The server expires the session one
+    // timeout after it last heard us; the client must judge it expired by then on its own
+    // clock (the last answered request was sent at 0), not wait for the connection to die.
+    let mut h = H::new(2, cfg(3_000));
+    h.establish(3_000);
+    h.submit(get_data("/w", false), None);
+    h.sent();
+    h.reply_ok(
+        1,
+        1,
+        Response::GetData {
+            data: Bytes::new(),
+            stat: stat(1),
+        },
+    );
+    for t in (250..3_000).step_by(250) {
+        h.at(t);
+        h.notify(ev::NODE_DATA_CHANGED, "/busy");
+        h.tick(t);
+        assert_eq!(h.s.state(), SessionState::Connected, "at {t}");
+        assert!(
+            h.deadline_ms().is_some_and(|d| d <= 3_000),
+            "at {t}: no wake-up by the expiry deadline"
+        );
+    }
+    h.actions();
+    h.tick(3_000);
+    let actions = h.actions();
+    assert_eq!(h.s.state(), SessionState::Expired, "{actions:?}");
+    assert_eq!(actions[0], Action::Disconnect, "{actions:?}");
+    assert_eq!(
+        actions.last(),
+        Some(&Action::StateChanged(SessionState::Expired))
+    );
 }
