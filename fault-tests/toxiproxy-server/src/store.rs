@@ -1,7 +1,8 @@
 //! The proxy collection: Toxiproxy's semantics (create, enable/disable, replace on populate,
 //! reset) over noxious's proxy runner.
 //!
-//! noxious provides the data path: `ProxyRunner::initialize_proxy` binds the listener,
+//! noxious (vendored with two fixes, see vendor/noxious/ZKSYNC-PATCHES.md) provides the data
+//! path: `ProxyRunner::initialize_proxy` binds the listener,
 //! `ProxyRunner::run_proxy` accepts clients, connects them upstream and pipes both directions
 //! through the toxic chain, and applies toxic changes (`ToxicEvent`) to live connections. What
 //! noxious leaves to its (unpublished) server and is written here: the collection, enabling and
@@ -169,11 +170,12 @@ impl Proxy {
     }
 
     async fn remove_all_toxics(&mut self) -> Result<(), ApiError> {
-        // One RemoveToxic per toxic: noxious 1.0.4's RemoveAllToxics clears only the
-        // upstream chain (its update stops at the first direction that accepts the event).
-        while let Some(t) = self.toxics.pop() {
-            self.send_event(ToxicEventKind::RemoveToxic(t.name)).await?;
+        if self.toxics.is_empty() {
+            return Ok(());
         }
+        // (Clears both directions only with the vendored noxious's patch.)
+        self.send_event(ToxicEventKind::RemoveAllToxics).await?;
+        self.toxics.clear();
         Ok(())
     }
 }
@@ -492,6 +494,138 @@ mod tests {
             t.elapsed() < Duration::from_millis(100),
             "a toxic survived reset: {:?}",
             t.elapsed()
+        );
+    }
+
+    /// A server that sends `t` every 20 ms and counts the bytes it receives.
+    async fn ticker_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let r2 = received.clone();
+        tokio::spawn(async move {
+            let (s, _) = listener.accept().await.unwrap();
+            let (mut rd, mut wr) = s.into_split();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = rd.read(&mut buf).await {
+                    if n == 0 {
+                        return;
+                    }
+                    r2.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+            while wr.write_all(b"t").await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        (addr, received)
+    }
+
+    /// Bytes read from `s` within `d`.
+    async fn read_for(s: &mut TcpStream, d: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + d;
+        let mut buf = [0u8; 64];
+        let mut got = 0;
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn upstream_toxic_on_a_live_connection_acts_on_upstream_only() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let store = Store::default();
+        let (upstream, received) = ticker_server().await;
+        let listen = proxy(&store, &upstream).await;
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        assert!(read_for(&mut s, Duration::from_millis(100)).await > 0);
+        // Three changes on the live connection (noxious 1.0.4 swapped directions at each).
+        store
+            .add_toxic("echo", br#"{"type":"latency","attributes":{"latency":1}}"#)
+            .await
+            .unwrap();
+        store
+            .delete_toxic("echo", "latency_downstream")
+            .await
+            .unwrap();
+        store
+            .add_toxic(
+                "echo",
+                br#"{"type":"timeout","stream":"upstream","attributes":{"timeout":0}}"#,
+            )
+            .await
+            .unwrap();
+        assert!(
+            read_for(&mut s, Duration::from_millis(300)).await >= 5,
+            "an upstream timeout toxic stopped the downstream data"
+        );
+        s.write_all(b"lost").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await; // give the bytes time to arrive
+        assert_eq!(
+            received.load(SeqCst),
+            0,
+            "bytes passed an upstream timeout toxic"
+        );
+        store.reset().await.unwrap();
+        s.write_all(b"x").await.unwrap();
+        let t = Instant::now();
+        while received.load(SeqCst) == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "upstream still blocked after reset"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    // Multi-threaded, like the server: the race fixed by patch 3 needs real parallelism.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_toxic_change_reaches_a_live_connection() {
+        let store = Store::default();
+        let listen = proxy(&store, &echo_server().await).await;
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        assert_eq!(round_trip(&mut s, b"a").await, b"a");
+        let clients = |store: &Store| {
+            let proxies = store.proxies.try_lock().unwrap();
+            let r = proxies["echo"].running.as_ref().unwrap();
+            let n = r.state.lock().clients.len();
+            n
+        };
+        for i in 0..30 {
+            store
+                .add_toxic("echo", br#"{"type":"latency","attributes":{"latency":1}}"#)
+                .await
+                .unwrap();
+            store
+                .delete_toxic("echo", "latency_downstream")
+                .await
+                .unwrap();
+            // Let the old links' clean-up tasks run (they raced with the re-created entry).
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            assert_eq!(
+                clients(&store),
+                1,
+                "change {i}: the live connection was dropped from the proxy"
+            );
+        }
+        store
+            .add_toxic(
+                "echo",
+                br#"{"type":"latency","attributes":{"latency":200}}"#,
+            )
+            .await
+            .unwrap();
+        let t = Instant::now();
+        assert_eq!(round_trip(&mut s, b"b").await, b"b");
+        assert!(
+            t.elapsed() >= Duration::from_millis(200),
+            "latency not applied"
         );
     }
 
