@@ -77,7 +77,7 @@ impl Rng {
 }
 
 const WORKERS: usize = 8;
-const ITERATIONS: usize = 25;
+const ITERATIONS: usize = 40;
 const SESSION: Duration = Duration::from_secs(3);
 /// An acquire may wait behind a holder whose session is expiring, and behind reconnects:
 /// this only catches a hang.
@@ -148,7 +148,14 @@ async fn worker(
             }
         })
         .await
-        .map_err(|_| format!("worker {id} iteration {i}: acquire hung for {ACQUIRE_GUARD:?}"))?;
+        .map_err(|_| {
+            format!(
+                "worker {id} iteration {i}: {kind:?} acquire hung for {ACQUIRE_GUARD:?} \
+                 (session {:#x}, state {:?})",
+                client.session_id(),
+                client.state()
+            )
+        })?;
         let g = match acquired {
             Ok(g) => g,
             Err(e) if e.is_terminal() => {
@@ -158,7 +165,14 @@ async fn worker(
             Err(e) => return Err(format!("worker {id} iteration {i}: acquire failed: {e:?}")),
         };
         let start = t0.elapsed();
-        tokio::time::sleep(Duration::from_millis(rng.below(15))).await; // the critical work
+        // The critical work: mostly short, sometimes long enough for a fault to strike
+        // while the lock is held (then the guard must report the loss in time).
+        let work = if rng.below(10) == 0 {
+            100 + rng.below(500)
+        } else {
+            rng.below(15)
+        };
+        tokio::time::sleep(Duration::from_millis(work)).await;
         let end = t0.elapsed();
         if g.is_lost() {
             counts.lost.fetch_add(1, Ordering::Relaxed);
@@ -202,11 +216,14 @@ async fn inject_faults(f: &Fault, stop: &AtomicBool, faults: &Mutex<Faults>) {
                 _ => 2,
             });
         n += 1;
+        // The first three faults (one of each kind) are brief, so that every kind meets the
+        // workload early; later ones vary more.
+        let brief = n <= first.len();
         match kind {
             0 => {
                 // Disable a proxy: a short cut, or one long enough to expire its clients.
                 let p = f.proxies[rng.below(5) as usize].name.clone();
-                let long = rng.below(3) == 0;
+                let long = !brief && rng.below(3) == 0;
                 let hold = if long {
                     rng.between(SESSION + Duration::from_millis(500), SESSION * 2)
                 } else {
@@ -227,16 +244,24 @@ async fn inject_faults(f: &Fault, stop: &AtomicBool, faults: &Mutex<Faults>) {
                 let stream = if rng.below(2) == 0 { DOWN } else { UP };
                 let ms = 50 + rng.below(700) as u32;
                 add_toxic(&p, stream, Toxic::Latency { ms }).await;
-                tokio::time::sleep(rng.between(Duration::from_millis(300), Duration::from_secs(2)))
-                    .await; // the fault held
+                let hold = if brief {
+                    Duration::from_millis(500)
+                } else {
+                    Duration::from_secs(2)
+                };
+                tokio::time::sleep(rng.between(Duration::from_millis(300), hold)).await; // the fault held
                 clear_toxics(&p).await;
                 faults.lock().unwrap().latency += 1;
             }
             _ => {
                 let node = 1 + rng.below(5) as usize;
                 f.kill_node(node).await;
-                tokio::time::sleep(rng.between(Duration::from_millis(200), Duration::from_secs(2)))
-                    .await; // the fault held
+                let hold = if brief {
+                    Duration::from_millis(300)
+                } else {
+                    Duration::from_secs(2)
+                };
+                tokio::time::sleep(rng.between(Duration::from_millis(200), hold)).await; // the fault held
                 f.start_nodes(&[node]).await;
                 faults.lock().unwrap().restarts += 1;
             }
@@ -323,6 +348,22 @@ async fn run(f: &Fault, name: &str, read_share: u64) {
     );
     for v in bad.iter().take(20) {
         eprintln!("  violation: {v}");
+    }
+    if !errors.is_empty() {
+        // The lock's queue as the servers see it, for the report.
+        if let Ok((mut children, _)) = f.admin.get_children(&dir).await {
+            children.sort();
+            for c in children {
+                let owner = f
+                    .admin
+                    .exists(&format!("{dir}/{c}"))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|st| st.ephemeral_owner);
+                eprintln!("  queue: {c} owner {owner:x?}");
+            }
+        }
     }
     assert!(errors.is_empty(), "{name}: worker errors: {errors:#?}");
     assert!(bad.is_empty(), "{name}: {} violations", bad.len());

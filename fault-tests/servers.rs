@@ -122,7 +122,7 @@ async fn whole_ensemble_down_for_less_than_the_session_timeout_keeps_the_session
     let f = Fault::begin("all-down").await;
     let dir = f.path("lock");
     // Long enough for five JVMs to restart and elect a leader on a loaded 2-core machine.
-    let t = Duration::from_secs(15);
+    let t = Duration::from_secs(10);
     let c = connect(&f.via(&[1, 2, 3, 4, 5]), t).await;
     let session = c.session_id();
     let g = RwLock::new(c.clone(), &dir).write().await.unwrap();

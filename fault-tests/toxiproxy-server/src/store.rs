@@ -629,6 +629,59 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn toxic_changes_lose_no_data_of_live_connections() {
+        let store = Store::default();
+        let listen = proxy(&store, &echo_server().await).await;
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        assert_eq!(round_trip(&mut s, b"a").await, b"a");
+        store
+            .add_toxic(
+                "echo",
+                br#"{"type":"latency","attributes":{"latency":100}}"#,
+            )
+            .await
+            .unwrap();
+        store
+            .add_toxic(
+                "echo",
+                br#"{"type":"latency","stream":"upstream","attributes":{"latency":50}}"#,
+            )
+            .await
+            .unwrap();
+        // Bytes in flight inside the latency toxics while they change, both ways.
+        let sent: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        let (mut rd, mut wr) = s.into_split();
+        let expected = sent.clone();
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; expected.len()];
+            tokio::time::timeout(Duration::from_secs(10), rd.read_exact(&mut got))
+                .await
+                .expect("bytes lost in a toxic change")
+                .unwrap();
+            assert_eq!(got, expected, "bytes reordered or corrupted");
+        });
+        for (i, chunk) in sent.chunks(100).enumerate() {
+            wr.write_all(chunk).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if i % 8 == 3 {
+                store
+                    .delete_toxic("echo", "latency_downstream")
+                    .await
+                    .unwrap();
+                store
+                    .add_toxic(
+                        "echo",
+                        br#"{"type":"latency","attributes":{"latency":100}}"#,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        store.reset().await.unwrap();
+        reader.await.unwrap();
+    }
+
     #[tokio::test]
     async fn disable_closes_connections_and_refuses_new_ones_enable_restores() {
         let store = Store::default();

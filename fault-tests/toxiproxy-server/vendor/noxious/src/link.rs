@@ -25,7 +25,11 @@ pub(crate) struct Link {
     upstream_addr: SocketAddr,
     direction: StreamDirection,
     stop: Stop,
+    #[allow(dead_code)] // zksync patch: disband drains instead of stopping
     stopper: Stopper,
+    /// zksync patch: fires on `stop` and on `disband`; only the reading end listens to it.
+    drain: Stop,
+    drainer: Stopper,
     disband_receiver: Option<oneshot::Receiver<Ends>>,
 }
 
@@ -39,12 +43,15 @@ impl Link {
         stop: Stop,
     ) -> Self {
         let (stop, stopper) = stop.fork();
+        let (drain, drainer) = stop.fork();
         Link {
             config,
             upstream_addr,
             direction,
             stop,
             stopper,
+            drain,
+            drainer,
             disband_receiver: None,
         }
     }
@@ -72,7 +79,7 @@ impl Link {
         mut writer: Write,
         disband_sender: oneshot::Sender<Ends>,
     ) -> JoinHandle<()> {
-        let mut stop = self.stop.clone();
+        let mut stop = self.drain.clone();
         tokio::spawn(async move {
             if !stop.stop_received() {
                 let forward_res = forward(&mut reader, &mut writer, &mut stop).await;
@@ -94,6 +101,7 @@ impl Link {
         toxic_state_holder: Option<Arc<ToxicStateHolder>>,
     ) -> JoinHandle<()> {
         let mut stop = self.stop.clone();
+        let mut drain = self.drain.clone();
         let (left_end_tx, left_end_rx) = futures_mpsc::channel::<Bytes>(1);
         let (right_end_tx, right_end_rx) = futures_mpsc::channel::<Bytes>(1);
 
@@ -116,6 +124,7 @@ impl Link {
             writer,
             &mut toxic_runners,
             &mut stop,
+            &mut drain,
             left_end_tx,
             right_end_rx,
         );
@@ -174,10 +183,12 @@ impl Link {
         writer: Write,
         mut toxic_runners: &mut [ToxicRunner],
         stop: &mut Stop,
+        drain: &mut Stop,
         left_end_tx: futures_mpsc::Sender<Bytes>,
         right_end_rx: futures_mpsc::Receiver<Bytes>,
     ) -> (JoinHandle<io::Result<Read>>, JoinHandle<io::Result<Write>>) {
-        let (mut stop_read, read_stopper) = stop.fork();
+        // zksync patch: the reading end stops on `drain` (stop or disband); see below.
+        let (mut stop_read, read_stopper) = drain.fork();
         let (mut stop_write, write_stopper) = stop.fork();
 
         let (override_stop_toxics, toxic_override_stopper) = stop.fork();
@@ -190,6 +201,14 @@ impl Link {
         let close_read_join = tokio::spawn(async move {
             pin!(left_end_tx);
             let res = forward_read(reader, left_end_tx, &mut stop_read).await;
+            // zksync patch: stopped (disband, or the proxy stops): end here, which closes the
+            // chain's input. On disband the chain then delivers what it still holds and the
+            // writing end returns when it is empty, so a toxic change loses no data (noxious
+            // 1.0.4 stopped every stage at once and dropped it). On a proxy stop the toxics
+            // and the writer are stopped by `stop` anyway.
+            if stop_read.stop_received() {
+                return res;
+            }
             // Speed up closing the underlying connection by closing the other end,
             // unless we should wait for a toxic to yield explicitly.
             if let Some(close) = wait_for_manual_close {
@@ -279,7 +298,8 @@ impl Link {
     /// Cuts all the streams, stops all the ToxicRunner tasks, returns the original
     /// stream and the sink at the two ends.
     pub(super) async fn disband(self) -> io::Result<(Read, Write)> {
-        self.stopper.stop();
+        // zksync patch: drain instead of stop (see connect_pipe_ends).
+        self.drainer.stop();
         let (reader, writer) = self
             .disband_receiver
             .expect("State error: Link already disbanded, or never established")

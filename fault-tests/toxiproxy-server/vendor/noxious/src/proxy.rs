@@ -56,6 +56,8 @@ fn default_enabled() -> bool {
 pub struct Links {
     /// zksync patch: identifies this pair of links (see `create_links`).
     id: u64,
+    /// zksync patch: set while a toxic change re-creates these links (see `create_links`).
+    disbanding: Arc<std::sync::atomic::AtomicBool>,
     upstream: Link,
     client: Link,
     /// Optional, connection-wide state for toxics that need such state (like LimitData)
@@ -349,6 +351,10 @@ fn create_links(
     // 1.0.4 removed it, so the connection silently missed every later toxic change.
     static NEXT_LINKS_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let links_id = NEXT_LINKS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // zksync patch: when a toxic change disbands these links, the one that finishes first must
+    // not stop the other, which is still delivering what its toxics hold.
+    let disbanding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let disbanding_seen = disbanding.clone();
     let state = state.clone();
     tokio::spawn(async move {
         // No need to listen for the stop signal here, we're ending as soon as one of the tasks have stopped.
@@ -362,7 +368,9 @@ fn create_links(
                 down
             }
         };
-        links_stopper.stop();
+        if !disbanding_seen.load(std::sync::atomic::Ordering::SeqCst) {
+            links_stopper.stop();
+        }
         let mut state = state.lock();
         if state.clients.get(&addr).map(|links| links.id) == Some(links_id) {
             state.clients.remove(&addr);
@@ -374,6 +382,7 @@ fn create_links(
         addr,
         Links {
             id: links_id,
+            disbanding,
             upstream: upstream_link,
             client: client_link,
             state_holder: toxics_state_holder,
@@ -458,8 +467,13 @@ async fn recreate_links(
     // (upstream_read, client_write); `links.upstream` with (client_read, upstream_write).
     // noxious 1.0.4 bound them the other way round, which swapped the directions of every
     // live connection at each toxic change (upstream toxics then acted on downstream data).
-    let (upstream_read, client_write) = links.client.disband().await?;
-    let (client_read, upstream_write) = links.upstream.disband().await?;
+    // zksync patch (also): both links drain at once (see Link::disband).
+    links
+        .disbanding
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (down, up) = tokio::join!(links.client.disband(), links.upstream.disband());
+    let (upstream_read, client_write) = down?;
+    let (client_read, upstream_write) = up?;
     let streams = Streams {
         client_read,
         client_write,
