@@ -323,7 +323,7 @@ async fn run(f: &Fault, name: &str, read_share: u64) {
     let mut active: Vec<usize> = sections.iter().map(|s| s.worker).collect();
     active.sort();
     active.dedup();
-    let faults = faults.lock().unwrap();
+    let faults = std::mem::take(&mut *faults.lock().unwrap());
     eprintln!(
         "jepsen {name}: {WORKERS} workers x {ITERATIONS} iterations in {took:?}: {} sections \
          checked ({} read, {} write, by {} workers; {readers_overlapping} overlapping reader \

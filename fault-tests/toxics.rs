@@ -206,7 +206,7 @@ async fn sliced_frames_decode_and_frames_cut_midway_only_lose_the_connection() {
         },
     )
     .await;
-    for round in 0..3 {
+    for round in 0..2 {
         check_reads(&c, &fx)
             .await
             .expect("reads through the slicer");
@@ -218,7 +218,7 @@ async fn sliced_frames_decode_and_frames_cut_midway_only_lose_the_connection() {
         assert_eq!(&got[..], v.as_bytes());
         c.set_data(&f.path("data"), &fx.data, None).await.unwrap();
         // Pipelined: many frames in one read on one side, sliced on the other.
-        let many: Vec<_> = (0..20).map(|_| c.exists(&fx.data_node)).collect();
+        let many: Vec<_> = (0..10).map(|_| c.exists(&fx.data_node)).collect();
         for r in futures_join_all(many).await {
             assert!(r.unwrap().is_some());
         }
