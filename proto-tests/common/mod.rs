@@ -260,8 +260,11 @@ impl Drop for Forwarder {
 
 // ----- ensemble node control -----
 
+/// `ZKSYNC_ENSEMBLE_SCRIPT` (e.g. scripts/vagrant-ensemble for the Vagrant VM), default this
+/// repository's scripts/ensemble.
 fn ensemble_script() -> String {
-    format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR"))
+    std::env::var("ZKSYNC_ENSEMBLE_SCRIPT")
+        .unwrap_or_else(|_| format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR")))
 }
 
 fn run_ensemble(args: &[&str]) -> String {
