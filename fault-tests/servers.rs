@@ -21,6 +21,22 @@ async fn assert_held(f: &Fault, c: &Client, g: &LockGuard, when: &str) {
     );
 }
 
+/// Waits (in the order they happened) for a state that is not connected, then a connected one.
+async fn disconnected_and_back(changes: &mut zksync::StateChanges, who: &str) {
+    guard(who, async {
+        let mut dropped = false;
+        while let Some(s) = changes.next().await {
+            assert!(!s.is_terminal(), "{who}: session ended ({s:?})");
+            dropped |= !s.is_connected();
+            if dropped && s.is_connected() {
+                return;
+            }
+        }
+        panic!("{who}: the client is gone");
+    })
+    .await
+}
+
 #[tokio::test]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
 async fn killing_the_clients_server_and_the_leader_keeps_sessions_and_locks() {
@@ -41,9 +57,11 @@ async fn killing_the_clients_server_and_the_leader_keeps_sessions_and_locks() {
 
     // 1. SIGKILL the server the holder is connected to.
     let victim = connected_node(&c).await;
+    // Every transition from here on (the client may be back before the kill script returns).
+    let mut changes = c.state_changes();
     let killed = Instant::now();
     f.kill_node(victim).await;
-    wait_state(&c, "holder notices", |s| !s.is_connected()).await;
+    disconnected_and_back(&mut changes, "holder after its server's death").await;
     let now_on = connected_node(&c).await;
     let moved_after = killed.elapsed();
     assert_ne!(now_on, victim);
@@ -54,10 +72,12 @@ async fn killing_the_clients_server_and_the_leader_keeps_sessions_and_locks() {
 
     // 2. SIGKILL the leader: every follower drops its clients until a new leader is elected.
     let leader = leader().await;
+    let (mut c_changes, mut w_changes) = (c.state_changes(), w.state_changes());
     let killed = Instant::now();
     f.kill_node(leader).await;
-    // Both clients come back (on whichever servers serve again) with their sessions.
-    wait_state(&c, "holder connected", |s| s.is_connected()).await;
+    // Both clients are dropped and come back (on whichever servers serve again).
+    disconnected_and_back(&mut c_changes, "holder after the leader's death").await;
+    disconnected_and_back(&mut w_changes, "waiter after the leader's death").await;
     let c_node = connected_node(&c).await;
     let w_node = connected_node(&w).await;
     let recovered_after = killed.elapsed();

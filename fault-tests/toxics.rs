@@ -87,13 +87,20 @@ async fn timeout_toxic_is_detected_by_the_read_timeout_and_the_client_moves() {
         .unwrap();
 
     // Replies stop; the connection stays open (timeout 0: the proxy never closes it).
+    // Every transition from here on (the client is back on its other server within ms).
+    let mut changes = c.state_changes();
     add_toxic(&f.proxy(node).name, DOWN, Toxic::Timeout { ms: 0 }).await;
     let applied = Instant::now();
     let c2 = c.clone();
     let p2 = probe.clone();
     let call = tokio::spawn(async move { c2.get_data(&p2).await });
-    wait_state(&c, "disconnected by the read timeout", |s| {
-        matches!(s, SessionState::Disconnected { .. })
+    guard("disconnected by the read timeout", async {
+        while let Some(s) = changes.next().await {
+            if matches!(s, SessionState::Disconnected { .. }) {
+                return;
+            }
+        }
+        panic!("the client is gone");
     })
     .await;
     let detected = applied.elapsed();
