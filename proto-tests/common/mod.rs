@@ -108,18 +108,24 @@ impl Namespace {
     /// A namespace for a test that leaves the ensemble alone (runs in parallel with others).
     pub async fn new(name: &str) -> Namespace {
         let guard = EnsembleGuard::Shared(ENSEMBLE.read().await);
-        Self::make(name, &peers(), guard).await
+        Self::make(name, &peers(), guard, TEST_SESSION).await
     }
 
     /// A namespace for a test that stops or starts servers: waits until no other test uses the
     /// ensemble, and keeps them out until `cleanup`. Its admin client talks to `admin_hosts`.
     pub async fn exclusive(name: &str, admin_hosts: &str) -> Namespace {
         let guard = EnsembleGuard::Exclusive(ENSEMBLE.write().await);
-        Self::make(name, admin_hosts, guard).await
+        // Exclusive tests stop servers: a leader election on a busy 2-core machine can take
+        // longer than TEST_SESSION (5.5 s seen), which would expire the admin session.
+        Self::make(name, admin_hosts, guard, Duration::from_secs(30)).await
     }
 
-    async fn make(name: &str, hosts: &str, guard: EnsembleGuard) -> Namespace {
-        let admin = client_to(hosts).await;
+    async fn make(name: &str, hosts: &str, guard: EnsembleGuard, session: Duration) -> Namespace {
+        let admin = ConnectOptions::default()
+            .session_timeout(session)
+            .connect(hosts)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"));
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
