@@ -19,9 +19,10 @@ use tokio::sync::{mpsc, watch};
 
 /// A message from a `Client` handle to its driver.
 pub(crate) enum Command {
-    /// Send a request; the result goes to `reply`.
+    /// Send a request; the result goes to `reply`. The request is boxed so that a command
+    /// (a channel slot) stays small when thousands are queued at once.
     Request {
-        request: Request,
+        request: Box<Request>,
         watch: Option<(WatchKind, Sink)>,
         reply: Reply,
     },
@@ -35,7 +36,8 @@ type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>
 
 /// Commands handled per wake-up before flushing: bounds latency under a flood of requests.
 const MAX_COMMANDS_PER_WAKE: usize = 4096;
-const READ_CHUNK: usize = 64 * 1024;
+/// Read size: many replies per read; small enough that an idle client holds little memory.
+const READ_CHUNK: usize = 16 * 1024;
 /// Timer setting when the session has nothing to time (terminal).
 const IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -210,7 +212,7 @@ impl Driver {
                 request,
                 watch,
                 reply,
-            } => self.session.submit(now, request, watch, reply),
+            } => self.session.submit(now, *request, watch, reply),
             Command::SubscribeStates(tx) => {
                 if tx.send(self.session.state()).is_ok() {
                     subs.push(tx);

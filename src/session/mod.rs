@@ -104,10 +104,12 @@ struct InFlight<C, W> {
     xid: i32,
     op: OpCode,
     sent_at: Instant,
-    watch: Option<PendingWatch<W>>,
+    /// Boxed, like `remove`: rare, and an in-flight entry should stay small (thousands of
+    /// them may be pipelined).
+    watch: Option<Box<PendingWatch<W>>>,
     /// For removeWatches: (server path, watcher type) to drop locally on success; for
     /// checkWatches: what must also be registered locally.
-    remove: Option<(String, i32)>,
+    remove: Option<Box<(String, i32)>>,
     completer: Option<C>,
 }
 
@@ -200,7 +202,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             negotiated: None,
             last_zxid: 0,
             next_xid: 1,
-            out: BytesMut::with_capacity(64 * 1024),
+            out: BytesMut::with_capacity(4 * 1024),
             inflight: VecDeque::new(),
             queued: VecDeque::new(),
             pings: VecDeque::new(),
@@ -663,7 +665,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                     if let Some(w) = p.watch {
                         self.watches.add(w.kind, w.path, w.sink);
                     }
-                    match p.remove {
+                    match p.remove.map(|b| *b) {
                         // A 3.8.0 server answers checkWatches with OK when any connection of
                         // that server watches the path: only this session's registry knows.
                         Some((path, t)) if p.op == OpCode::CheckWatches => {
@@ -784,13 +786,17 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             }));
         }
         let path = || request.path().unwrap_or("/").to_string();
-        let watch = watch.map(|(kind, sink)| PendingWatch {
-            kind,
-            path: path(),
-            sink,
+        let watch = watch.map(|(kind, sink)| {
+            Box::new(PendingWatch {
+                kind,
+                path: path(),
+                sink,
+            })
         });
         let remove = match &request {
-            Request::RemoveWatches(r) | Request::CheckWatches(r) => Some((r.path.clone(), r.type_)),
+            Request::RemoveWatches(r) | Request::CheckWatches(r) => {
+                Some(Box::new((r.path.clone(), r.type_)))
+            }
             _ => None,
         };
         self.inflight.push_back(InFlight {
