@@ -1,6 +1,6 @@
 //! A barrier: one node whose existence holds every waiter back.
 
-use super::support::{create_path, pause_if_local, retryable};
+use super::support::{create_path, pause_if_local};
 use crate::client::{Client, CreateMode};
 use crate::error::Result;
 use crate::paths::parent;
@@ -94,7 +94,7 @@ impl Barrier {
                         return Ok(());
                     }
                 }
-                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }

@@ -1,6 +1,6 @@
 //! A double barrier: `count` participants enter together and leave together.
 
-use super::support::{create_path, delete_until_gone, pause_if_local, retryable, spawn_cleanup};
+use super::support::{create_path, delete_until_gone, pause_if_local, spawn_cleanup};
 use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
 use crate::error::{Error, Result};
 use crate::paths::join;
@@ -100,7 +100,7 @@ impl DoubleBarrier {
         loop {
             let (ready_stat, watch) = match self.client.exists_w(&ready).await {
                 Ok(r) => r,
-                Err(e) if retryable(&e) => {
+                Err(e) if e.is_retryable() => {
                     pause_if_local(&e).await;
                     continue;
                 }
@@ -135,7 +135,7 @@ impl DoubleBarrier {
                             Err(e)
                                 if e.is_no_node()
                                     || e.code() == Some(crate::ErrorCode::BadVersion) => {}
-                            Err(e) if retryable(&e) => pause_if_local(&e).await,
+                            Err(e) if e.is_retryable() => pause_if_local(&e).await,
                             Err(e) => return Err(e),
                         }
                     }
@@ -152,7 +152,7 @@ impl DoubleBarrier {
                             cleanup.disarm();
                             return Ok(());
                         }
-                        Err(e) if e.is_node_exists() || retryable(&e) => {} // look again
+                        Err(e) if e.is_node_exists() || e.is_retryable() => {} // look again
                         Err(e) => return Err(e),
                     }
                 }
@@ -176,7 +176,7 @@ impl DoubleBarrier {
                 Err(e) if e.is_no_node() => {
                     create_path(&self.client, &self.path, &self.acl).await?
                 }
-                Err(e) if e.is_node_exists() || retryable(&e) => {
+                Err(e) if e.is_node_exists() || e.is_retryable() => {
                     pause_if_local(&e).await;
                     // Ours (a create whose reply was lost) or another process's?
                     match self.client.exists(me).await {
@@ -185,7 +185,7 @@ impl DoubleBarrier {
                         }
                         Ok(Some(_)) => return Err(Error::Server(crate::ErrorCode::NodeExists)),
                         Ok(None) => {}
-                        Err(e) if retryable(&e) => {}
+                        Err(e) if e.is_retryable() => {}
                         Err(e) => return Err(e),
                     }
                 }
@@ -223,7 +223,7 @@ impl DoubleBarrier {
                     return Ok(c);
                 }
                 Err(e) if e.is_no_node() => return Ok(Vec::new()),
-                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }
@@ -247,7 +247,7 @@ impl DoubleBarrier {
                         })
                         .collect())
                 }
-                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }
@@ -256,7 +256,7 @@ impl DoubleBarrier {
     async fn wait_children_change(&self) -> Result<()> {
         match self.client.get_children_w(&self.path).await {
             Ok((_, _, w)) => w.await.map(|_| ()),
-            Err(e) if retryable(&e) => {
+            Err(e) if e.is_retryable() => {
                 pause_if_local(&e).await;
                 Ok(())
             }
@@ -269,7 +269,7 @@ impl DoubleBarrier {
         match self.client.get_data_w(&join(&self.path, name)).await {
             Ok((_, _, w)) => w.await.map(|_| ()),
             Err(e) if e.is_no_node() => Ok(()),
-            Err(e) if retryable(&e) => {
+            Err(e) if e.is_retryable() => {
                 pause_if_local(&e).await;
                 Ok(())
             }

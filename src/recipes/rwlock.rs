@@ -2,8 +2,8 @@
 
 use super::lock_node::{self, LockKind, LockNode};
 use super::support::{
-    basename, create_protected, delete_until_gone, find_own, pause_if_local, retryable,
-    spawn_cleanup, AttemptCleanup,
+    basename, create_protected, delete_until_gone, find_own, pause_if_local, spawn_cleanup,
+    AttemptCleanup,
 };
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
@@ -129,7 +129,7 @@ impl RwLock {
         );
         let (my_name, mut listing) = match created {
             Ok((path, _)) => (basename(&path).to_string(), listed.ok().map(|(c, _)| c)),
-            Err(e) if e.is_no_node() || retryable(&e) => {
+            Err(e) if e.is_no_node() || e.is_retryable() => {
                 pause_if_local(&e).await;
                 // After a connection loss the create may have been applied: adopt our node
                 // (found by the id in its name) rather than leaving an orphan behind.
@@ -159,7 +159,7 @@ impl RwLock {
                 Some(c) => c,
                 None => match client.get_children(dir).await {
                     Ok((c, _)) => c,
-                    Err(e) if retryable(&e) => {
+                    Err(e) if e.is_retryable() => {
                         pause_if_local(&e).await;
                         continue;
                     }
@@ -194,7 +194,7 @@ impl RwLock {
                     watch.await?;
                 }
                 Err(e) if e.is_no_node() => {}
-                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }

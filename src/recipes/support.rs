@@ -11,11 +11,6 @@ use std::time::Duration;
 /// call did not even reach a server, so retrying at once would only spin.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
-/// True for the errors after which a recipe step can simply be retried on the same session.
-pub(crate) fn retryable(e: &Error) -> bool {
-    e.is_retryable()
-}
-
 pub(crate) async fn pause_if_local(e: &Error) {
     if matches!(e, Error::Timeout | Error::QueueFull(_)) {
         tokio::time::sleep(RETRY_PAUSE).await;
@@ -32,7 +27,7 @@ pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Res
         match client.exists(p).await {
             Ok(Some(_)) => break,
             Ok(None) => missing.push(p.to_string()),
-            Err(e) if retryable(&e) => {
+            Err(e) if e.is_retryable() => {
                 pause_if_local(&e).await;
                 continue;
             }
@@ -51,7 +46,7 @@ pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Res
             {
                 Ok(_) => break,
                 Err(e) if e.is_node_exists() => break,
-                Err(e) if retryable(&e) => pause_if_local(&e).await,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }
@@ -78,7 +73,7 @@ pub(crate) async fn create_protected(
         {
             Ok((created, _)) => return Ok(basename(&created).to_string()),
             Err(e) if e.is_no_node() => create_path(client, dir, acl).await?,
-            Err(e) if retryable(&e) => {
+            Err(e) if e.is_retryable() => {
                 pause_if_local(&e).await;
                 if let Some(name) = find_own(client, dir, id).await? {
                     return Ok(name);
@@ -99,7 +94,7 @@ pub(crate) async fn find_own(client: &Client, dir: &str, id: &str) -> Result<Opt
                     .find(|c| super::lock_node::has_id(c, id)))
             }
             Err(e) if e.is_no_node() => return Ok(None),
-            Err(e) if retryable(&e) => pause_if_local(&e).await,
+            Err(e) if e.is_retryable() => pause_if_local(&e).await,
             Err(e) => return Err(e),
         }
     }
@@ -112,7 +107,7 @@ pub(crate) async fn delete_until_gone(client: &Client, path: &str) -> Result<()>
         match client.delete(path, None).await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_no_node() => return Ok(()),
-            Err(e) if retryable(&e) => pause_if_local(&e).await,
+            Err(e) if e.is_retryable() => pause_if_local(&e).await,
             Err(e) => return Err(e),
         }
     }

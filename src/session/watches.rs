@@ -31,12 +31,6 @@ pub enum WatchKind {
     PersistentRecursive,
 }
 
-impl WatchKind {
-    fn is_one_shot(self) -> bool {
-        matches!(self, WatchKind::Data | WatchKind::Exist | WatchKind::Child)
-    }
-}
-
 /// Path bytes per SetWatches packet: well below the server's 1 MiB jute.maxbuffer.
 pub const SET_WATCHES_BATCH_BYTES: usize = 128 * 1024;
 
@@ -288,11 +282,4 @@ pub enum SetWatchesBatch {
     V1(SetWatches),
     /// `setWatches2` (op 105): also persistent and persistent-recursive watches.
     V2(SetWatches2),
-}
-
-impl<W> WatchRegistry<W> {
-    /// Whether `kind` is a one-shot kind (removed when it fires).
-    pub fn is_one_shot(kind: WatchKind) -> bool {
-        kind.is_one_shot()
-    }
 }
