@@ -445,3 +445,34 @@ async fn mutual_exclusion_stress_ten_clients() {
     admin.close().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn at_risk_resolves_on_disconnect_before_the_lock_is_lost() {
+    let ns = Namespace::new("rw-atrisk").await;
+    let dir = ns.path("lock");
+    let fwd = Forwarder::start(&peer_list()[0]).await;
+    let holder = ConnectOptions::default()
+        .session_timeout(Duration::from_secs(4))
+        .connect(&fwd.addr)
+        .await
+        .unwrap();
+    let g = RwLock::new(holder.clone(), &dir).write().await.unwrap();
+    fwd.cut(); // the connection drops; the forwarder accepts the reconnect at once
+    assert_eq!(guard("at_risk after a cut", g.at_risk()).await, None);
+    // The session survives the short cut: the lock is still held, not lost.
+    let mut st = holder.state_watch();
+    guard("reconnect", st.wait_for(|s| s.is_connected()))
+        .await
+        .unwrap();
+    assert!(!g.is_lost());
+    let admin = client().await;
+    assert_eq!(
+        admin.get_children(&dir).await.unwrap().0.len(),
+        1,
+        "node still there"
+    );
+    g.unlock().await.unwrap();
+    admin.close().await;
+    holder.close().await;
+    ns.cleanup().await;
+}

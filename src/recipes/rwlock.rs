@@ -287,6 +287,32 @@ impl LockGuard {
         self.lost_seen.load(Ordering::Acquire) || self.client.state().is_terminal()
     }
 
+    /// Resolves as soon as the lock can no longer be *relied on*: the connection dropped
+    /// (`None`: the session may well survive and the lock with it, but until a server answers
+    /// again this process cannot know), or the lock was lost (`Some(reason)`, as
+    /// [`LockGuard::lost`]). Stricter than `lost()`, like Curator's SUSPENDED state: for work
+    /// that must stop while in doubt because the protected resource cannot check a fencing
+    /// token. After a `None`, wait for the client's state to be connected again and check
+    /// [`LockGuard::is_lost`] before going on.
+    pub async fn at_risk(&self) -> Option<LockLost> {
+        // Every transition in order (a `watch` channel could skip a short disconnection).
+        let mut changes = self.client.state_changes();
+        let disconnected = async {
+            while let Some(s) = changes.next().await {
+                if !s.is_connected() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            lost = self.lost() => Some(lost),
+            () = disconnected => match self.client.state() {
+                s if s.is_terminal() => Some(self.lost().await),
+                _ => None,
+            },
+        }
+    }
+
     /// Resolves when the lock is lost: the session ended (expiry is judged by this client's
     /// own clock too, so this resolves within the session timeout of losing contact, even if
     /// no server can tell us), or the node was deleted. Pending forever while the lock is held.
