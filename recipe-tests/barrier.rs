@@ -1,7 +1,6 @@
 //! Barrier against a real ensemble.
 
 use crate::common::*;
-use crate::support::*;
 use zksync::recipes::Barrier;
 use zksync::{Error, ErrorCode};
 

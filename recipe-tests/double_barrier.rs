@@ -1,7 +1,6 @@
 //! DoubleBarrier against a real ensemble.
 
 use crate::common::*;
-use crate::support::*;
 use std::time::Duration;
 use zksync::recipes::DoubleBarrier;
 use zksync::{Client, CreateMode, Error};

@@ -3,7 +3,6 @@
 #[path = "../proto-tests/common/mod.rs"]
 mod common;
 mod forwarder;
-mod support;
 
 mod barrier;
 mod double_barrier;

@@ -2,7 +2,6 @@
 
 use crate::common::*;
 use crate::forwarder::Forwarder;
-use crate::support::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -13,7 +13,11 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::task::AbortHandle;
-use zksync::{Client, ConnectOptions, CreateMode, SessionState};
+use zksync::{Client, ConnectOptions, CreateMode};
+
+#[path = "../../test-support/wait.rs"]
+mod wait;
+pub use wait::*;
 
 /// The ensemble to test against: `ZOOKEEPER_PEERS`, default the local 5-node ensemble.
 pub fn peers() -> String {
@@ -33,10 +37,6 @@ pub fn peer_list() -> Vec<String> {
 /// Session timeout used by tests that do not care (short enough for quick expiry tests).
 pub const TEST_SESSION: Duration = Duration::from_secs(4);
 
-/// Hang guard for anything that should happen "soon": generous, so a busy 2-core machine never
-/// trips it; it exists only so that a broken client fails the test instead of hanging it.
-pub const GUARD: Duration = Duration::from_secs(20);
-
 /// A client with the test session timeout, to `hosts`.
 pub async fn client_to(hosts: &str) -> Client {
     ConnectOptions::default()
@@ -53,33 +53,7 @@ pub async fn client() -> Client {
 
 /// Awaits `f`, failing the test (instead of hanging it) if it takes longer than [`GUARD`].
 pub async fn within<F: Future>(what: &str, f: F) -> F::Output {
-    match tokio::time::timeout(GUARD, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("hang guard: {what} did not complete within {GUARD:?}"),
-    }
-}
-
-/// Waits (hang-guarded) until the client's state satisfies `pred`; returns that state.
-pub async fn wait_state(
-    c: &Client,
-    what: &str,
-    pred: impl Fn(SessionState) -> bool,
-) -> SessionState {
-    let mut rx = c.state_watch();
-    within(what, async move {
-        loop {
-            let s = *rx.borrow_and_update();
-            if pred(s) {
-                return s;
-            }
-            if rx.changed().await.is_err() {
-                let s = *rx.borrow();
-                assert!(pred(s), "{what}: driver gone in state {s:?}");
-                return s;
-            }
-        }
-    })
-    .await
+    guard(what, f).await
 }
 
 // ----- ensemble sharing -----
