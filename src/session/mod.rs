@@ -590,11 +590,20 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         // Only a reply that fits the stream may move lastZxid: the zxid of an out-of-sync frame
         // is noise, and a too-high one would make every server refuse this client.
         let in_sync = match header.xid {
-            xid::NOTIFICATION | xid::PING | xid::AUTH | xid::SET_WATCHES => true,
+            xid::NOTIFICATION => true,
+            // Replies to our own pings, credentials and watch re-registrations: only as many
+            // as we sent. One more means the stream is not what we think it is.
+            xid::PING => !self.pings.is_empty(),
+            xid::AUTH => !self.auth_waiters.is_empty(),
+            xid::SET_WATCHES => !self.set_watches_sent.is_empty(),
             x => self.inflight.front().is_some_and(|p| p.xid == x),
         };
         if in_sync && header.zxid > self.last_zxid {
             self.last_zxid = header.zxid;
+        }
+        if !in_sync && matches!(header.xid, xid::PING | xid::AUTH | xid::SET_WATCHES) {
+            let msg = format!("unsolicited reply with xid {}", header.xid);
+            return self.protocol_violation(now, msg);
         }
         match header.xid {
             xid::NOTIFICATION => match WatcherEvent::decode(frame) {

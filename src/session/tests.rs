@@ -624,9 +624,30 @@ fn last_zxid_advances_only_on_higher_positive_zxids() {
     );
     h.reply(xid::PING, 0x20, ErrorCode::Ok, None);
     assert_eq!(h.s.last_zxid(), 0x20);
-    h.reply(xid::PING, 0, ErrorCode::Ok, None);
-    h.reply(xid::PING, -1, ErrorCode::Ok, None);
-    assert_eq!(h.s.last_zxid(), 0x20);
+    for (at, zxid) in [(3_000, 0), (4_000, -1)] {
+        h.tick(at);
+        assert_eq!(h.sent().len(), 1, "a ping at {at}");
+        h.reply(xid::PING, zxid, ErrorCode::Ok, None);
+        assert_eq!(h.s.last_zxid(), 0x20);
+    }
+    assert!(h.s.state().is_connected());
+}
+
+#[test]
+fn an_unsolicited_ping_auth_or_set_watches_reply_drops_the_connection() {
+    for x in [xid::PING, xid::AUTH, xid::SET_WATCHES] {
+        let mut h = H::new(2, cfg(10_000));
+        h.establish(10_000);
+        h.reply(x, 0x77, ErrorCode::Ok, None);
+        let actions = h.actions();
+        assert_eq!(actions[0], Action::Disconnect, "xid {x}");
+        assert!(matches!(
+            actions[1],
+            Action::StateChanged(SessionState::Disconnected { .. })
+        ));
+        assert_eq!(h.s.last_zxid(), 0, "its zxid is not taken (xid {x})");
+        assert!(!h.s.state().is_terminal(), "the session itself is fine");
+    }
 }
 
 // ----- pings and the read timeout -----
@@ -1744,6 +1765,8 @@ fn set_watches2_when_persistent_watches_exist() {
             (PersistentRecursive, "/r"),
         ],
     );
+    h.tick(4_000); // a ping goes out after T/3 idle; its reply carries the zxid
+    assert_eq!(h.sent().len(), 1);
     h.reply(xid::PING, 0x99, ErrorCode::Ok, None);
     h.s.on_connection_lost(h.now, Error::ConnectionLoss);
     h.reconnect(10_000);
