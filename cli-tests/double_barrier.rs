@@ -77,6 +77,8 @@ async fn enter_timeout_exits_3_and_leaves_no_node() {
     .await;
     assert_eq!(out.code(), 3, "{out:?}");
     assert_one_line_error(&out);
+    // The participant's session ended, maybe on another server: catch up before reading.
+    let _ = ns.admin.sync(&path).await;
     let left = match ns.admin.get_children(&path).await {
         Ok((c, _)) => c,
         Err(e) if e.is_no_node() => Vec::new(),

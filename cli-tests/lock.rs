@@ -7,6 +7,13 @@ use zksync::recipes::RwLock;
 
 /// Children of the lock's node (its queue), via the namespace's admin client.
 async fn queue(ns: &Namespace, lock: &str) -> Vec<String> {
+    // zksync's session ended on another server maybe: catch up with the leader first, or this
+    // read may not see the ephemeral deletions its closeSession made.
+    match ns.admin.sync(lock).await {
+        Ok(()) => {}
+        Err(e) if e.is_no_node() => return Vec::new(),
+        Err(e) => panic!("sync {lock}: {e}"),
+    }
     match ns.admin.get_children(lock).await {
         Ok((c, _)) => c,
         Err(e) if e.is_no_node() => Vec::new(),
