@@ -156,46 +156,42 @@ where
     (errors.load(Ordering::Relaxed), t0.elapsed().as_secs_f64())
 }
 
-async fn run_get(a: &Args) -> Outcome {
+/// A client and a fresh 32-byte node to work on.
+async fn with_root(a: &Args, name: &str) -> (Client, String) {
     let c = connect(&a.servers).await;
-    let r = root("get");
+    let r = root(name);
     c.create(&r, &[b'x'; 32], CreateMode::Persistent)
         .await
         .expect("create root");
-    let errors = Arc::new(AtomicU64::new(0));
-    let next = Arc::new(AtomicU64::new(0));
-    let t0 = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..a.window.min(a.ops) {
-        let (c, r, errors, next, ops) = (c.clone(), r.clone(), errors.clone(), next.clone(), a.ops);
-        workers.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < ops {
-                if c.get_data(&r).await.is_err() {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for w in workers {
-        w.await.unwrap();
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    c.delete(&r, None).await.expect("delete root");
+    (c, r)
+}
+
+/// Removes the node of [`with_root`] and closes the session.
+async fn finish(c: Client, r: &str) {
+    c.delete(r, None).await.expect("delete root");
     c.close().await;
+}
+
+async fn run_get(a: &Args) -> Outcome {
+    let (c, r) = with_root(a, "get").await;
+    // An Arc, so a worker's next request costs no path allocation of the harness's own.
+    let path: Arc<str> = Arc::from(r.as_str());
+    let (errors, secs) = pipelined(&c, a.ops, a.window, move |c, _| {
+        let path = path.clone();
+        async move { c.get_data(&path).await.is_ok() }
+    })
+    .await;
+    finish(c, &r).await;
     Outcome {
         ops: a.ops,
-        errors: errors.load(Ordering::Relaxed),
+        errors,
         secs,
         extra: vec![],
     }
 }
 
 async fn run_create(a: &Args) -> Outcome {
-    let c = connect(&a.servers).await;
-    let r = root("create");
-    c.create(&r, &[b'x'; 32], CreateMode::Persistent)
-        .await
-        .expect("create root");
+    let (c, r) = with_root(a, "create").await;
     let r2 = r.clone();
     let (errors, secs) = pipelined(&c, a.ops, a.window, move |c, i| {
         let p = format!("{r2}/n{i}");
@@ -212,8 +208,7 @@ async fn run_create(a: &Args) -> Outcome {
         async move { c.delete(&p, None).await.is_ok() }
     })
     .await;
-    c.delete(&r, None).await.expect("delete root");
-    c.close().await;
+    finish(c, &r).await;
     Outcome {
         ops: a.ops,
         errors,
@@ -223,11 +218,7 @@ async fn run_create(a: &Args) -> Outcome {
 }
 
 async fn run_sync_get(a: &Args) -> Outcome {
-    let c = connect(&a.servers).await;
-    let r = root("sget");
-    c.create(&r, &[b'x'; 32], CreateMode::Persistent)
-        .await
-        .expect("create root");
+    let (c, r) = with_root(a, "sget").await;
     let mut errors = 0;
     let mut lat = Vec::with_capacity(a.ops as usize);
     let t0 = Instant::now();
@@ -239,8 +230,7 @@ async fn run_sync_get(a: &Args) -> Outcome {
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let secs = t0.elapsed().as_secs_f64();
-    c.delete(&r, None).await.expect("delete root");
-    c.close().await;
+    finish(c, &r).await;
     Outcome {
         ops: a.ops,
         errors,
