@@ -14,7 +14,13 @@ async fn set_unset_wait() {
 
     let out = run(&["barrier", "set", &gate]).await;
     assert_eq!(out.code(), 0, "{out:?}");
-    assert!(ns.admin.exists(&gate).await.unwrap().is_some());
+    assert!(ns
+        .synced_admin()
+        .await
+        .exists(&gate)
+        .await
+        .unwrap()
+        .is_some());
 
     let out = run(&["barrier", "set", &gate]).await;
     assert_eq!(out.code(), 1, "{out:?}");

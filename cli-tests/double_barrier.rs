@@ -53,7 +53,12 @@ async fn three_processes_enter_and_leave_together() {
         }
     }
     assert!(
-        ns.admin.exists(&path).await.unwrap().is_none(),
+        ns.synced_admin()
+            .await
+            .exists(&path)
+            .await
+            .unwrap()
+            .is_none(),
         "the barrier's nodes are removed after the last leave"
     );
     ns.cleanup().await;

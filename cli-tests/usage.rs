@@ -94,7 +94,8 @@ async fn chroot_suffix_is_honoured() {
     let out = run(&["--servers", &servers, "lock", "/jobs/nightly", "--", "true"]).await;
     assert_eq!(out.code(), 0, "{out:?}");
     assert!(ns
-        .admin
+        .synced_admin()
+        .await
         .exists(&ns.path("jobs/nightly"))
         .await
         .unwrap()

@@ -64,7 +64,12 @@ async fn hard_cut_of_the_lock_holder_expires_it_and_the_waiter_takes_over() {
         "the waiter acquired {:?} before the cut holder noticed the loss",
         lost_at - acquired_at
     );
-    let (_, st) = f.admin.get_data(w.node_path()).await.unwrap();
+    let (_, st) = f
+        .synced_admin()
+        .await
+        .get_data(w.node_path())
+        .await
+        .unwrap();
     assert_eq!(st.ephemeral_owner, waiter_client.session_id());
     assert!(
         w.fencing_token() > g.fencing_token(),
@@ -120,7 +125,12 @@ async fn short_cut_reconnects_with_the_same_session_and_keeps_locks_and_watches(
         "H reconnected only after {moved_after:?} (session timeout {t:?})"
     );
     assert!(!g.is_lost(), "a short cut does not lose the lock");
-    let (_, st) = f.admin.get_data(g.node_path()).await.unwrap();
+    let (_, st) = f
+        .synced_admin()
+        .await
+        .get_data(g.node_path())
+        .await
+        .unwrap();
     assert_eq!(st.ephemeral_owner, h_session, "H's lock node is still H's");
     assert!(still_blocked(&mut waiter).await, "W got in while H holds");
     let states = h_log.states();
@@ -180,7 +190,12 @@ async fn short_cut_reconnects_with_the_same_session_and_keeps_locks_and_watches(
         !states.iter().any(|s| s.is_terminal()),
         "W's session ended: {states:?}"
     );
-    let (_, st) = f.admin.get_data(wg.node_path()).await.unwrap();
+    let (_, st) = f
+        .synced_admin()
+        .await
+        .get_data(wg.node_path())
+        .await
+        .unwrap();
     assert_eq!(st.ephemeral_owner, w_session);
     assert!(!wg.is_lost());
     eprintln!(
@@ -189,7 +204,14 @@ async fn short_cut_reconnects_with_the_same_session_and_keeps_locks_and_watches(
     );
     wg.unlock().await.unwrap();
     // Nothing was lost: both sessions alive, the lock empty.
-    assert!(f.admin.get_children(&dir).await.unwrap().0.is_empty());
+    assert!(f
+        .synced_admin()
+        .await
+        .get_children(&dir)
+        .await
+        .unwrap()
+        .0
+        .is_empty());
     assert!(h.get_data(&flag).await.is_ok() && w.get_data(&flag).await.is_ok());
     h.close().await;
     w.close().await;
@@ -239,7 +261,7 @@ async fn double_barrier_participants_leave_without_a_partitioned_one() {
     let a_leave = guard("a's leave fails", bars[0].leave()).await;
     assert_eq!(a_leave, Err(Error::SessionExpired));
     assert_eq!(
-        f.admin.exists(&path).await.unwrap(),
+        f.synced_admin().await.exists(&path).await.unwrap(),
         None,
         "barrier removed by the last to leave"
     );

@@ -10,7 +10,8 @@ use zksync::{Client, CreateMode, SessionState};
 async fn assert_held(f: &Fault, c: &Client, g: &LockGuard, when: &str) {
     assert!(!g.is_lost(), "{when}: guard reports the lock lost");
     let (_, st) = f
-        .admin
+        .synced_admin()
+        .await
         .get_data(g.node_path())
         .await
         .unwrap_or_else(|e| panic!("{when}: lock node gone: {e}"));
@@ -95,7 +96,7 @@ async fn killing_the_clients_server_and_the_leader_keeps_sessions_and_locks() {
     );
     assert_held(&f, &c, &g, "after killing the leader").await;
     assert!(still_blocked(&mut waiter).await, "waiter got in");
-    let children = f.admin.get_children(&dir).await.unwrap().0;
+    let children = f.synced_admin().await.get_children(&dir).await.unwrap().0;
     let mut sorted = children.clone();
     sorted.sort();
     let mut before = queue.clone();
@@ -111,7 +112,8 @@ async fn killing_the_clients_server_and_the_leader_keeps_sessions_and_locks() {
         .unwrap()
         .expect("waiter's acquire");
     assert_eq!(
-        f.admin
+        f.synced_admin()
+            .await
             .get_data(wg.node_path())
             .await
             .unwrap()
@@ -169,7 +171,7 @@ async fn whole_ensemble_down_for_less_than_the_session_timeout_keeps_the_session
     );
     assert_eq!(c.session_id(), session, "same session");
     assert_held(&f, &c, &g, "after the ensemble restart").await;
-    let (_, st) = f.admin.get_data(&eph).await.unwrap();
+    let (_, st) = f.synced_admin().await.get_data(&eph).await.unwrap();
     assert_eq!(st.ephemeral_owner, session, "the ephemeral node survived");
     let states = log.states();
     assert!(

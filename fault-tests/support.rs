@@ -460,6 +460,16 @@ impl Fault {
         format!("{}/{rel}", self.root)
     }
 
+    /// The admin client, after it has caught up with the leader: another session's writes (or
+    /// the deletions its expiry made) may not yet have reached the admin's server otherwise.
+    pub async fn synced_admin(&self) -> &Client {
+        self.admin
+            .sync(&self.root)
+            .await
+            .unwrap_or_else(|e| panic!("sync {}: {e}", self.root));
+        &self.admin
+    }
+
     /// Proxy `zk<node>`.
     pub fn proxy(&self, node: usize) -> &ProxyInfo {
         &self.proxies[node - 1]

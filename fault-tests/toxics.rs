@@ -119,6 +119,7 @@ async fn timeout_toxic_is_detected_by_the_read_timeout_and_the_client_moves() {
     let back_on = connected_node(&c).await;
     assert_eq!(back_on, other, "the client moved to its other server");
     assert_eq!(c.session_id(), session, "same session");
+    c.sync(&probe).await.unwrap(); // the admin's create may not have reached this server yet
     let (data, _) = c.get_data(&probe).await.unwrap();
     assert_eq!(&data[..], b"x");
     eprintln!(
@@ -169,6 +170,7 @@ async fn frame_fixture(f: &Fault) -> Fixture {
 
 /// Reads the fixture back and checks every byte.
 async fn check_reads(c: &zksync::Client, fx: &Fixture) -> zksync::Result<()> {
+    c.sync(&fx.dir).await?; // the admin wrote the fixture: catch up with it first
     let (data, st) = c.get_data(&fx.data_node).await?;
     assert_eq!(&data[..], &fx.data[..], "data corrupted");
     assert_eq!(st.data_length as usize, fx.data.len());

@@ -50,7 +50,7 @@ async fn five_enter_together_and_leave_together() {
         guard("others leave", l).await.unwrap().unwrap();
     }
     assert_eq!(
-        clients[0].exists(&path).await.unwrap(),
+        ns.synced_admin().await.exists(&path).await.unwrap(),
         None,
         "barrier node removed after the last leave"
     );
@@ -142,7 +142,7 @@ async fn dead_participant_does_not_block_leave() {
     l1.unwrap();
     l2.unwrap();
     assert_eq!(
-        clients[1].exists(&path).await.unwrap(),
+        ns.synced_admin().await.exists(&path).await.unwrap(),
         None,
         "barrier removed although a participant died"
     );

@@ -47,7 +47,8 @@ async fn five_readers_hold_concurrently() {
         guards.push(guard("read", lock.read()).await.unwrap());
         clients.push(c);
     }
-    let (children, _) = clients[0].get_children(&ns.path("lock")).await.unwrap();
+    let admin = ns.synced_admin().await;
+    let (children, _) = admin.get_children(&ns.path("lock")).await.unwrap();
     assert_eq!(children.len(), 5, "all five readers hold at once");
     for g in guards {
         g.unlock().await.unwrap();
@@ -119,6 +120,7 @@ async fn reader_blocks_writer_until_released() {
         .unwrap()
         .is_none());
     w.unlock().await.unwrap();
+    catch_up(&c1, &ns.root).await; // the writer's unlock went through c2's server
     let children = c1.get_children(&dir).await.unwrap().0;
     assert!(children.is_empty(), "try_* leave no node: {children:?}");
     c1.close().await;
@@ -293,6 +295,7 @@ async fn connection_drop_during_create_leaves_exactly_one_node() {
     )
     .await
     .unwrap();
+    catch_up(&admin, &dir).await; // the lock was taken through another session
     let children = admin.get_children(&dir).await.unwrap().0;
     assert_eq!(children.len(), 1, "exactly one node: {children:?}");
     let (_, stat) = admin.get_data(g.node_path()).await.unwrap();
@@ -439,6 +442,7 @@ async fn mutual_exclusion_stress_ten_clients() {
             .expect("stress hung")
             .unwrap();
     }
+    catch_up(&admin, &marker).await; // the writes came through ten other sessions
     let (_, stat) = admin.get_data(&marker).await.unwrap();
     assert_eq!(stat.version, 1000, "500 critical sections, 2 writes each");
     admin.close().await;

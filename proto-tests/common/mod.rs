@@ -46,9 +46,12 @@ pub async fn client_to(hosts: &str) -> Client {
         .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"))
 }
 
-/// A client to the whole ensemble.
+/// A client to the whole ensemble, caught up with the leader: a new session on a lagging
+/// follower would otherwise not yet see what the test set up through another session.
 pub async fn client() -> Client {
-    client_to(&peers()).await
+    let c = client_to(&peers()).await;
+    catch_up(&c, "/").await;
+    c
 }
 
 /// Awaits `f`, failing the test (instead of hanging it) if it takes longer than [`GUARD`].
@@ -125,11 +128,29 @@ impl Namespace {
         format!("{}/{}", self.root, rel)
     }
 
+    /// The admin client, after it has caught up with the leader. ZooKeeper promises each session
+    /// only its own order: another session's writes (or the ephemeral deletions of its close)
+    /// may not yet have reached the admin's server. Use this before reading what others did.
+    pub async fn synced_admin(&self) -> &Client {
+        catch_up(&self.admin, &self.root).await;
+        &self.admin
+    }
+
     /// Removes the namespace and everything below it.
     pub async fn cleanup(self) {
+        catch_up(&self.admin, &self.root).await;
         delete_tree(&self.admin, &self.root).await;
         self.admin.close().await;
     }
+}
+
+/// Makes `client`'s server catch up with the leader (`sync` on `existing`, a path that exists), so
+/// its next reads see every write committed before this call, whichever session made it.
+pub async fn catch_up(client: &Client, existing: &str) {
+    client
+        .sync(existing)
+        .await
+        .unwrap_or_else(|e| panic!("sync {existing}: {e}"));
 }
 
 /// Deletes `path` and its subtree (retrying while children come and go).
