@@ -5,10 +5,10 @@
 //! ```
 //! Flags: `--servers HOSTS` (default `$ZOOKEEPER_PEERS`, then 127.0.0.1:2181), `--scenario
 //! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier`, `--ops N`, `--window W`,
-//! `--clients K`. CPU time and peak RSS are the whole process's (as `/usr/bin/time` reports
+//! `--clients K`, `--no-coalesce` (read every reply as it arrives). CPU time and peak RSS are the whole process's (as `/usr/bin/time` reports
 //! them for the C client).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zksync::recipes::{Barrier, DoubleBarrier, RwLock};
@@ -39,8 +39,9 @@ fn parse_args() -> Result<Args, String> {
             "--ops" => a.ops = val()?.parse().map_err(|e| format!("--ops: {e}"))?,
             "--window" => a.window = val()?.parse().map_err(|e| format!("--window: {e}"))?,
             "--clients" => a.clients = Some(val()?.parse().map_err(|e| format!("--clients: {e}"))?),
+            "--no-coalesce" => COALESCE.store(false, Ordering::Relaxed),
             "-h" | "--help" => {
-                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K]");
+                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K] [--no-coalesce]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown flag {other}")),
@@ -110,9 +111,13 @@ struct Outcome {
     extra: Vec<(String, String)>,
 }
 
+/// `--no-coalesce`: every session reads each reply as it arrives (`coalesce_replies(false)`).
+static COALESCE: AtomicBool = AtomicBool::new(true);
+
 async fn connect(servers: &str) -> Client {
     ConnectOptions::default()
         .session_timeout(Duration::from_secs(10))
+        .coalesce_replies(COALESCE.load(Ordering::Relaxed))
         .connect(servers)
         .await
         .unwrap_or_else(|e| {
@@ -487,6 +492,9 @@ fn main() {
         (user + sys) * 1e6 / o.ops as f64,
         rss
     );
+    if !COALESCE.load(Ordering::Relaxed) {
+        line.push_str(",\"coalesce\":false");
+    }
     for (k, v) in o.extra {
         let quoted = v.parse::<f64>().is_err();
         if quoted {

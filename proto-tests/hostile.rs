@@ -619,3 +619,69 @@ async fn server_goes_silent_after_the_handshake() {
     c.close().await;
     assert_eq!(panics_on_this_thread(), panics);
 }
+
+#[tokio::test]
+async fn deep_pipeline_still_gets_a_lone_late_reply() {
+    // With hundreds of requests in flight the client lets replies accumulate in the socket
+    // (a raised receive low-water mark) to save wake-ups. A server that then answers only one
+    // more request must still have that reply delivered: the client lowers the mark after a
+    // moment. Without that fallback the second call below would wait forever.
+    const DEPTH: usize = 300;
+    let panics = panics_on_this_thread();
+    let permits = Arc::new(tokio::sync::Semaphore::new(0));
+    let server_permits = permits.clone();
+    let fake = Fake::start(move |_, mut s| {
+        let permits = server_permits.clone();
+        async move {
+            if handshake(&mut s).await.is_none() {
+                return;
+            }
+            let mut xids = Vec::new();
+            while xids.len() < DEPTH {
+                match read_request(&mut s).await {
+                    Some((x, _)) if x >= 0 => xids.push(x),
+                    Some((x, _)) => {
+                        let _ = s.write_all(&reply(x, ErrorCode::Ok, &[])).await;
+                    }
+                    None => return,
+                }
+            }
+            for x in xids {
+                let Ok(p) = permits.acquire().await else {
+                    return;
+                };
+                p.forget();
+                if s.write_all(&reply(x, ErrorCode::NoNode, &[]))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            hold(s).await;
+        }
+    })
+    .await;
+    let c = within("connect", opts().connect(&fake.hosts()))
+        .await
+        .unwrap();
+    let (done, mut replies) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..DEPTH {
+        let (c, done) = (c.clone(), done.clone());
+        tokio::spawn(async move { done.send(c.exists("/x").await) });
+    }
+    // The first reply arrives while nothing is held back; the second after the client has
+    // seen 299 requests in flight and raised the mark.
+    for n in 0..2 {
+        permits.add_permits(1);
+        let r = within("a lone reply", replies.recv()).await;
+        assert_eq!(r, Some(Ok(None)), "reply {n}");
+    }
+    permits.add_permits(DEPTH - 2);
+    for _ in 2..DEPTH {
+        assert_eq!(within("the rest", replies.recv()).await, Some(Ok(None)));
+    }
+    assert!(c.state().is_connected());
+    c.close().await;
+    assert_eq!(panics_on_this_thread(), panics);
+}

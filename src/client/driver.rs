@@ -5,6 +5,7 @@
 //! One task per client, no locks shared with callers: commands arrive over an unbounded mpsc
 //! channel; all commands waiting at a wake-up are encoded into one buffer and flushed together.
 
+use super::coalesce::{self, LowWater};
 use super::sink::{Reply, Sink};
 use crate::error::Error;
 use crate::proto::{take_frame, FrameError, Request};
@@ -48,6 +49,8 @@ pub(crate) struct Driver {
     /// Session id, password and negotiated timeout, published at every (re)connect.
     pub(crate) session_info: watch::Sender<Option<(i64, bytes::Bytes, std::time::Duration)>>,
     pub(crate) max_frame: usize,
+    /// Whether deep pipelines read their replies in batches (see `coalesce`).
+    pub(crate) coalesce_replies: bool,
 }
 
 fn connect(host: HostPort) -> ConnectFuture {
@@ -73,6 +76,10 @@ impl Driver {
         let mut commands_open = true;
         let sleep = tokio::time::sleep(IDLE);
         tokio::pin!(sleep);
+        // Reply coalescing (see `coalesce`): the connection's low-water mark and its fallback.
+        let mut low_water = LowWater::new();
+        let fallback = tokio::time::sleep(IDLE);
+        tokio::pin!(fallback);
         self.session.start(Instant::now());
 
         loop {
@@ -149,6 +156,7 @@ impl Driver {
                     match res {
                         Ok(s) => {
                             stream = Some(s);
+                            low_water = LowWater::new();
                             self.session.on_connected(now);
                         }
                         Err(_) => self.session.on_connect_failed(now),
@@ -165,7 +173,16 @@ impl Driver {
                         stream = None;
                         rbuf.clear();
                         self.session.on_connection_lost(Instant::now(), cause);
+                    } else if let (Some(s), true) = (&stream, self.coalesce_replies) {
+                        low_water.adjust(s, self.session.in_flight());
+                        if low_water.raised() {
+                            fallback.as_mut().reset(tokio::time::Instant::now() + coalesce::FALLBACK);
+                        }
                     }
+                }
+                () = &mut fallback, if low_water.raised() && stream.is_some() => {
+                    // Replies have waited long enough: the kernel signals what has queued.
+                    low_water.lower(stream.as_ref().expect("guarded"));
                 }
                 ready = async { stream.as_ref().expect("guarded").writable().await }, if stream.is_some() && want_write => {
                     let s = stream.as_ref().expect("guarded");

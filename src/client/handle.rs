@@ -123,6 +123,7 @@ impl Client {
             state: state_tx,
             session_info: session_tx,
             max_frame: options.max_frame,
+            coalesce_replies: options.coalesce_replies,
         };
         tokio::spawn(driver.run());
         let client = Client {

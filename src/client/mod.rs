@@ -1,5 +1,6 @@
 //! The tokio side: the driver task that owns the socket and timers, and the public `Client`.
 
+mod coalesce;
 mod driver;
 mod handle;
 mod multi;
