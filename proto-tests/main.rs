@@ -3,9 +3,11 @@
 mod auth_acl;
 mod chroot;
 mod common;
+mod fake;
 mod hostile;
 mod limits;
 mod multi;
 mod ops;
+mod read_only;
 mod session;
 mod watches;

@@ -121,6 +121,11 @@
 //! The client is terminal after expiry: create a new [`Client`] to go on. The recipes keep
 //! the rules of [`recipes`] (one watch per waiter, protected creates, cancel-safety).
 //!
+//! A client that allows read-only servers ([`ConnectOptions::read_only`]) may be served by a
+//! server cut off from the quorum: state `ConnectedReadOnly`, reads and watches work, writes
+//! fail with `NotReadOnly`. It keeps probing the other hosts and moves to a read-write one as
+//! soon as one answers; a session a read-only server created is replaced by a new one then.
+//!
 //! ## Layers
 //!
 //! [`proto`] is the jute codec (pure functions over bytes), [`session`] the session state

@@ -54,16 +54,19 @@ pub(crate) struct Driver {
 }
 
 fn connect(host: HostPort) -> ConnectFuture {
-    Box::pin(async move {
-        // An IP literal needs no resolver: connecting directly avoids tokio's blocking pool
-        // (a thread) for the common `127.0.0.1:2181` style of host list.
-        let stream = match host.host.parse::<std::net::IpAddr>() {
-            Ok(ip) => TcpStream::connect((ip, host.port)).await?,
-            Err(_) => TcpStream::connect((host.host.as_str(), host.port)).await?,
-        };
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
+    Box::pin(open(host))
+}
+
+/// A TCP connection to `host`, without Nagle's delay.
+pub(crate) async fn open(host: HostPort) -> io::Result<TcpStream> {
+    // An IP literal needs no resolver: connecting directly avoids tokio's blocking pool
+    // (a thread) for the common `127.0.0.1:2181` style of host list.
+    let stream = match host.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => TcpStream::connect((ip, host.port)).await?,
+        Err(_) => TcpStream::connect((host.host.as_str(), host.port)).await?,
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl Driver {
@@ -74,6 +77,8 @@ impl Driver {
         let mut wbuf = BytesMut::new();
         let mut subscribers: Vec<mpsc::UnboundedSender<SessionState>> = Vec::new();
         let mut commands_open = true;
+        // Answers of read-write probes (see `probe`): (epoch, host, serves read-write).
+        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<(u64, HostPort, bool)>();
         let sleep = tokio::time::sleep(IDLE);
         tokio::pin!(sleep);
         // Reply coalescing (see `coalesce`): the connection's low-water mark and its fallback.
@@ -97,6 +102,18 @@ impl Driver {
                         connecting = None;
                         rbuf.clear();
                         wbuf.clear();
+                    }
+                    Action::ProbeReadWrite {
+                        host,
+                        timeout,
+                        epoch,
+                    } => {
+                        let tx = probe_tx.clone();
+                        tokio::spawn(async move {
+                            let probe = super::probe::serves_read_write(host.clone());
+                            let rw = tokio::time::timeout(timeout, probe).await.unwrap_or(false);
+                            let _ = tx.send((epoch, host, rw));
+                        });
                     }
                     Action::StateChanged(s) => {
                         if s.is_connected() {
@@ -210,6 +227,9 @@ impl Driver {
                             self.session.close(now);
                         }
                     }
+                }
+                Some((epoch, host, rw)) = probe_rx.recv() => {
+                    self.session.on_probe_result(Instant::now(), epoch, &host, rw);
                 }
                 () = &mut sleep => {
                     self.session.on_timeout(Instant::now());

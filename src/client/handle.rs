@@ -58,8 +58,8 @@ struct Inner {
     state: watch::Receiver<SessionState>,
     chroot: Chroot,
     default_acl: Vec<Acl>,
-    /// Session id, password and negotiated timeout, published by the first handshake.
-    session: std::sync::OnceLock<(i64, Bytes, Duration)>,
+    /// Session id, password and negotiated timeout, published at every handshake (the id
+    /// changes once if a read-only server granted the first session: see `read_only`).
     session_rx: watch::Receiver<Option<(i64, Bytes, Duration)>>,
 }
 
@@ -132,7 +132,6 @@ impl Client {
                 state: state_rx,
                 chroot,
                 default_acl: options.default_acl.clone(),
-                session: std::sync::OnceLock::new(),
                 session_rx,
             }),
         };
@@ -192,22 +191,20 @@ impl Client {
         StateChanges { rx }
     }
 
-    fn session_info(&self) -> Option<&(i64, Bytes, Duration)> {
-        if let Some(s) = self.inner.session.get() {
-            return Some(s);
-        }
-        let v = self.inner.session_rx.borrow().clone()?;
-        Some(self.inner.session.get_or_init(|| v))
+    fn session_info(&self) -> Option<(i64, Bytes, Duration)> {
+        self.inner.session_rx.borrow().clone()
     }
 
-    /// The session id (0 before the session is established).
+    /// The session id (0 before the session is established). A session granted by a read-only
+    /// server is known to that server only: when the client reaches a read-write server it is
+    /// given a new session, and this id changes once (see [`ConnectOptions::read_only`]).
     pub fn session_id(&self) -> i64 {
         self.session_info().map_or(0, |s| s.0)
     }
 
     /// The session password (with the id, lets another client attach to this session).
     pub fn session_passwd(&self) -> Bytes {
-        self.session_info().map_or_else(Bytes::new, |s| s.1.clone())
+        self.session_info().map_or_else(Bytes::new, |s| s.1)
     }
 
     /// The session timeout granted by the server.

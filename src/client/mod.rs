@@ -5,6 +5,7 @@ mod driver;
 mod handle;
 mod multi;
 mod options;
+mod probe;
 mod sink;
 mod types;
 mod watch;

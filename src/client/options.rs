@@ -112,6 +112,16 @@ impl ConnectOptions {
     }
 
     /// Allow read-only servers (a partitioned minority) to serve this session (default false).
+    ///
+    /// On a read-only server the state is
+    /// [`SessionState::ConnectedReadOnly`](crate::SessionState::ConnectedReadOnly): reads and
+    /// watches work, writes fail with `ErrorCode::NotReadOnly`. The client keeps asking the
+    /// other hosts (the `isro` four-letter word, after 100 ms, then at doubling intervals up
+    /// to 10 s) and moves to the first that serves read-write; calls in flight at that moment
+    /// fail with `ConnectionLoss`, as on any reconnect. Until a read-write server has seen the
+    /// session, each handshake asks for a new session, since a read-only server's session is
+    /// unknown to the others: [`Client::session_id`] then changes once, and watches are
+    /// registered again with the new session.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
         self

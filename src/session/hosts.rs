@@ -190,6 +190,13 @@ impl HostRing {
         Duration::from_millis(half + rng.below(half + 1))
     }
 
+    /// Makes `host` the next one [`HostRing::next_host`] returns (if it is in the ring).
+    pub fn point_at(&mut self, host: &HostPort) {
+        if let Some(i) = self.hosts.iter().position(|h| h == host) {
+            self.next = i;
+        }
+    }
+
     /// Records a successful session establishment: the next failure starts a fresh lap.
     pub fn succeeded(&mut self) {
         self.failures_in_lap = 0;

@@ -12,6 +12,7 @@
 mod chroot;
 mod event;
 mod hosts;
+mod read_only;
 mod state;
 mod watches;
 
@@ -21,6 +22,7 @@ mod tests;
 pub use chroot::Chroot;
 pub use event::{EventType, WatchedEvent};
 pub use hosts::{parse_connect_string, ConnectString, HostPort, HostRing, Rng};
+pub use read_only::{FIRST_PROBE, MAX_PROBE_INTERVAL};
 pub use state::SessionState;
 pub use watches::{SetWatchesBatch, WatchKind, WatchRegistry, WatchSink, SET_WATCHES_BATCH_BYTES};
 
@@ -31,6 +33,7 @@ use crate::proto::{
     WatcherEvent,
 };
 use bytes::{Bytes, BytesMut};
+use read_only::RwSeeker;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -91,6 +94,16 @@ pub enum Action {
     Disconnect,
     /// The observable state changed to this.
     StateChanged(SessionState),
+    /// On a read-only server: ask `host` (on a separate short connection, within `timeout`)
+    /// whether it serves read-write, then call [`Session::on_probe_result`] with `epoch`.
+    ProbeReadWrite {
+        /// The host to ask.
+        host: HostPort,
+        /// How long the probe may take; no answer counts as "not read-write".
+        timeout: Duration,
+        /// The connection this probe was started on; a result for an older one is ignored.
+        epoch: u64,
+    },
 }
 
 /// How to read a request's reply into a watch registration.
@@ -176,6 +189,13 @@ pub struct Session<C, W> {
     /// Counts connections given up: lets the driver tell that bytes it still holds belong to
     /// a connection the machine has already dropped.
     epoch: u64,
+    /// The host of the current connection or attempt.
+    host: Option<HostPort>,
+    /// Whether a read-write server has ever served this session: until then a read-only
+    /// session is asked for afresh at each handshake (see `read_only`).
+    seen_read_write: bool,
+    /// Probes for a read-write server while a read-only one serves the session.
+    rw_seeker: RwSeeker,
 }
 
 fn ms(d: Duration) -> i32 {
@@ -191,6 +211,8 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             .resume
             .clone()
             .unwrap_or((0, Bytes::from_static(&[0u8; 16])));
+        // A session to resume exists in the ensemble: a read-write server has seen it.
+        let seen_read_write = cfg.resume.is_some();
         Session {
             cfg,
             ring,
@@ -218,6 +240,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             close_deadline: None,
             terminal_error: None,
             epoch: 0,
+            host: None,
+            seen_read_write,
+            rw_seeker: RwSeeker::new(),
         }
     }
 
@@ -304,6 +329,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 let t = self.timeout();
                 add(Some(self.last_send + t / 3));
                 add(Some(self.last_recv + t * 2 / 3));
+                add(self.rw_seeker.deadline());
             }
             Phase::Closing => add(self.close_deadline),
         }
@@ -357,6 +383,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.phase = Phase::Connecting;
         self.attempt_deadline = Some(now + self.connect_timeout());
         let host = self.ring.next_host();
+        self.host = Some(host.clone());
         self.actions.push_back(Action::Connect(host));
     }
 
@@ -366,18 +393,30 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             return;
         }
         self.out.clear();
+        let (session_id, passwd) = self.handshake_session();
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
             time_out: ms(self.cfg.session_timeout),
-            session_id: self.session_id,
-            passwd: self.passwd.clone(),
+            session_id,
+            passwd,
             read_only: self.cfg.read_only,
         };
         encode_connect_frame(&mut self.out, &req);
         self.phase = Phase::Handshaking { sent_at: now };
         self.last_send = now;
         self.last_recv = now;
+    }
+
+    /// The session id and password a handshake asks for: none (a new session) until a
+    /// read-write server has seen this one, since only read-write servers know sessions beyond
+    /// their own (see `read_only`).
+    fn handshake_session(&self) -> (i64, Bytes) {
+        if self.seen_read_write || !self.cfg.read_only {
+            (self.session_id, self.passwd.clone())
+        } else {
+            (0, Bytes::from_static(&[0u8; 16]))
+        }
     }
 
     /// The connection attempt failed (refused, unreachable, name not resolved).
@@ -422,7 +461,15 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
 
     /// Drops an established connection: fails what is in flight, reconnects to the next host.
     fn drop_connection(&mut self, now: Instant, cause: Error) {
+        self.abandon_connection(now, cause);
+        self.schedule_next_attempt(now);
+    }
+
+    /// Drops an established connection and fails what is in flight; the caller decides where
+    /// to connect next.
+    fn abandon_connection(&mut self, now: Instant, cause: Error) {
         self.epoch += 1;
+        self.rw_seeker.stop();
         self.actions.push_back(Action::Disconnect);
         self.out.clear();
         self.pings.clear();
@@ -442,7 +489,6 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
         self.phase = Phase::Idle;
         self.set_state(SessionState::Disconnected { since: now });
-        self.schedule_next_attempt(now);
     }
 
     /// Declares the session expired when this client has not heard an answer for a request it
@@ -488,10 +534,15 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 let expired = self.expiry_deadline().is_some_and(|d| now >= d);
                 if expired || now >= self.last_recv + t * 2 / 3 {
                     self.drop_connection(now, Error::ConnectionLoss);
-                } else if now >= self.last_send + t / 3 {
-                    encode_request_frame(&mut self.out, xid::PING, &Request::Ping);
-                    self.pings.push_back(now);
-                    self.last_send = now;
+                } else {
+                    if now >= self.last_send + t / 3 {
+                        encode_request_frame(&mut self.out, xid::PING, &Request::Ping);
+                        self.pings.push_back(now);
+                        self.last_send = now;
+                    }
+                    if self.rw_seeker.due(now) {
+                        self.probe_for_read_write();
+                    }
                 }
             }
             Phase::Closing => {
@@ -500,6 +551,41 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 }
             }
         }
+    }
+
+    /// Asks the driver to probe the next host other than the current one.
+    fn probe_for_read_write(&mut self) {
+        let mut host = self.ring.next_host();
+        if Some(&host) == self.host.as_ref() {
+            host = self.ring.next_host();
+        }
+        self.rw_seeker.probe_started(self.epoch);
+        self.actions.push_back(Action::ProbeReadWrite {
+            host,
+            timeout: self.connect_timeout(),
+            epoch: self.epoch,
+        });
+    }
+
+    /// The answer to [`Action::ProbeReadWrite`] taken at `epoch`: whether `host` serves
+    /// read-write. If it does, the session leaves its read-only server for it (requests in
+    /// flight fail with [`Error::ConnectionLoss`], as on any reconnect); if not, the next probe
+    /// comes later.
+    pub fn on_probe_result(&mut self, now: Instant, epoch: u64, host: &HostPort, read_write: bool) {
+        let on_read_only = self.phase == Phase::Connected
+            && self.state == SessionState::ConnectedReadOnly
+            && epoch == self.epoch
+            && self.rw_seeker.awaits(epoch);
+        if !on_read_only {
+            return;
+        }
+        if !read_write {
+            self.rw_seeker.probe_failed(now);
+            return;
+        }
+        self.abandon_connection(now, Error::ConnectionLoss);
+        self.ring.point_at(host);
+        self.begin_attempt(now);
     }
 
     fn expire_queued(&mut self, now: Instant) {
@@ -534,11 +620,16 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 return;
             }
         };
-        let resumed_other = self.session_id != 0 && resp.session_id != self.session_id;
+        let (asked, _) = self.handshake_session();
+        let resumed_other = asked != 0 && resp.session_id != asked;
         if resp.time_out <= 0 || resp.session_id == 0 || resumed_other {
             self.actions.push_back(Action::Disconnect);
             self.terminate(Error::SessionExpired, SessionState::Expired);
             return;
+        }
+        if asked == 0 && self.session_id != 0 && resp.session_id != self.session_id {
+            // A new session replaces a read-only one: the old one's liveness says nothing.
+            self.alive_anchor = None;
         }
         self.session_id = resp.session_id;
         self.passwd = resp.passwd;
@@ -547,11 +638,16 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.attempt_deadline = None;
         self.ring.succeeded();
         self.phase = Phase::Connected;
-        self.set_state(if resp.read_only {
-            SessionState::ConnectedReadOnly
+        if resp.read_only {
+            self.set_state(SessionState::ConnectedReadOnly);
+            if self.ring.len() > 1 {
+                self.rw_seeker.start(now);
+            }
         } else {
-            SessionState::Connected
-        });
+            self.seen_read_write = true;
+            self.rw_seeker.stop();
+            self.set_state(SessionState::Connected);
+        }
         // Order matters: credentials first (so re-registered watches pass ACL checks), then
         // watches (so no event between the two is missed), then queued requests.
         for (scheme, auth) in self.cfg.auth.clone() {
@@ -857,6 +953,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// Enters a terminal state: fails everything pending and every watch with `err`.
     fn terminate(&mut self, err: Error, state: SessionState) {
         self.epoch += 1;
+        self.rw_seeker.stop();
         self.phase = Phase::Terminal;
         self.out.clear();
         self.attempt_deadline = None;
