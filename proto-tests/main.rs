@@ -8,6 +8,7 @@ mod hostile;
 mod limits;
 mod multi;
 mod ops;
+mod pipeline;
 mod read_only;
 mod session;
 mod watches;
