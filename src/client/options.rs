@@ -121,7 +121,8 @@ impl ConnectOptions {
     /// fail with `ConnectionLoss`, as on any reconnect. Until a read-write server has seen the
     /// session, each handshake asks for a new session, since a read-only server's session is
     /// unknown to the others: [`Client::session_id`] then changes once, and watches are
-    /// registered again with the new session.
+    /// registered again with the new session. Such a session is never declared expired on the
+    /// client's clock either: it owns no ephemeral nodes, and the next handshake replaces it.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
         self

@@ -30,7 +30,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// read-write server has seen this one, since only read-write servers know sessions beyond
     /// their own (see `read_only`).
     pub(super) fn handshake_session(&self) -> (i64, Bytes) {
-        if self.seen_read_write || !self.cfg.read_only {
+        if self.resumes_session() {
             (self.session_id, self.passwd.clone())
         } else {
             (0, Bytes::from_static(&[0u8; 16]))

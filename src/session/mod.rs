@@ -359,7 +359,19 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.negotiated.unwrap_or(self.cfg.session_timeout)
     }
 
+    /// Whether the next handshake asks for this session again (see `read_only`: a session only
+    /// a read-only server knows is replaced, not resumed).
+    fn resumes_session(&self) -> bool {
+        self.seen_read_write || !self.cfg.read_only
+    }
+
+    /// When the client must judge the session expired on its own clock. Never for a session
+    /// that will not be resumed anyway: it owns no ephemeral nodes (a read-only server takes
+    /// no writes), and its watches go over to the new session.
     fn expiry_deadline(&self) -> Option<Instant> {
+        if !self.resumes_session() {
+            return None;
+        }
         match (self.session_id, self.alive_anchor, self.negotiated) {
             (id, Some(a), Some(t)) if id != 0 => Some(a + t),
             _ => None,

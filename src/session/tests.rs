@@ -687,6 +687,43 @@ fn probe_results_of_an_old_connection_are_ignored() {
 }
 
 #[test]
+fn a_session_only_a_read_only_server_knows_does_not_expire_on_the_client_clock() {
+    let mut h = H::new(2, read_only_cfg(3_000));
+    h.s.start(h.now);
+    h.expect_connect();
+    h.tcp_up();
+    h.connect_response(3_000, SID, &PASSWD, true);
+    h.actions();
+    h.at(50);
+    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    // No server for far longer than the session timeout: attempts fail, nothing expires.
+    for t in (100..20_000).step_by(100) {
+        h.tick(t);
+        for a in h.actions() {
+            if let Action::Connect(_) = a {
+                h.s.on_connect_failed(h.now);
+            }
+        }
+        assert!(
+            !h.s.state().is_terminal(),
+            "expired at {t} ms: {:?}",
+            h.s.state()
+        );
+    }
+    // The next server to answer grants a new session: the client goes on with it.
+    let mut t = 20_000;
+    while !h.actions().iter().any(|a| matches!(a, Action::Connect(_))) {
+        h.tick(t);
+        t += 100;
+        assert!(t < 40_000, "no further attempt");
+    }
+    assert_eq!(h.tcp_up().session_id, 0);
+    h.connect_response(3_000, 0x77, &PASSWD, false);
+    assert_eq!(h.s.state(), SessionState::Connected);
+    assert_eq!(h.s.session_id(), 0x77);
+}
+
+#[test]
 fn read_write_sessions_and_single_hosts_never_probe() {
     // A session that allows read-only servers but is on a read-write one.
     let mut h = H::new(3, read_only_cfg(30_000));
