@@ -132,9 +132,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 let t = self.timeout();
                 // No answer to anything sent in the last session timeout: the server may have
                 // expired us even if other frames kept arriving (a one-way partition with watch
-                // events flowing). drop_connection declares the expiry.
-                let expired = self.expiry_deadline().is_some_and(|d| now >= d);
-                if expired || now >= self.last_recv + t * 2 / 3 {
+                // events flowing). drop_connection declares the expiry (unless the session
+                // is one that is replaced, not resumed: then the client just moves on).
+                let unanswered = self.answer_deadline().is_some_and(|d| now >= d);
+                if unanswered || now >= self.last_recv + t * 2 / 3 {
                     self.drop_connection(now, Error::ConnectionLoss);
                 } else {
                     if now >= self.last_send + t / 3 {

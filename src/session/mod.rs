@@ -340,6 +340,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 let t = self.timeout();
                 add(Some(self.last_send + t / 3));
                 add(Some(self.last_recv + t * 2 / 3));
+                add(self.answer_deadline());
                 add(self.rw_seeker.deadline());
             }
             Phase::Closing => add(self.close_deadline),
@@ -369,9 +370,12 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// that will not be resumed anyway: it owns no ephemeral nodes (a read-only server takes
     /// no writes), and its watches go over to the new session.
     fn expiry_deadline(&self) -> Option<Instant> {
-        if !self.resumes_session() {
-            return None;
-        }
+        self.answer_deadline().filter(|_| self.resumes_session())
+    }
+
+    /// A session timeout after the send time of the latest request the server answered: a
+    /// connection with no answer by then is dropped even if other frames keep arriving.
+    fn answer_deadline(&self) -> Option<Instant> {
         match (self.session_id, self.alive_anchor, self.negotiated) {
             (id, Some(a), Some(t)) if id != 0 => Some(a + t),
             _ => None,

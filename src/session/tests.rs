@@ -2707,3 +2707,38 @@ fn frames_without_answers_do_not_keep_a_session_alive_past_its_deadline() {
         Some(&Action::StateChanged(SessionState::Expired))
     );
 }
+
+#[test]
+fn a_read_only_session_without_answers_is_dropped_but_not_expired() {
+    // The same one-way partition on a read-only server, with a session only that server knows:
+    // the connection is given up at the same deadline, but nothing expires (the next handshake
+    // asks for a new session anyway).
+    let mut h = H::new(
+        1,
+        SessionConfig {
+            read_only: true,
+            ..cfg(3_000)
+        },
+    );
+    h.s.start(h.now);
+    h.expect_connect();
+    h.tcp_up();
+    h.connect_response(3_000, SID, &PASSWD, true);
+    h.actions();
+    for t in (250..3_000).step_by(250) {
+        h.at(t);
+        h.notify(ev::NODE_DATA_CHANGED, "/busy");
+        h.tick(t);
+        assert_eq!(h.s.state(), SessionState::ConnectedReadOnly, "at {t}");
+        assert!(h.deadline_ms().is_some_and(|d| d <= 3_000), "at {t}");
+    }
+    h.actions();
+    h.tick(3_000);
+    let actions = h.actions();
+    assert_eq!(actions[0], Action::Disconnect, "{actions:?}");
+    assert!(
+        matches!(h.s.state(), SessionState::Disconnected { .. }),
+        "{:?}",
+        h.s.state()
+    );
+}
