@@ -3,9 +3,10 @@
 //! Why: with hundreds of requests in flight the server answers in a steady trickle, a few replies
 //! per TCP segment. Every segment wakes the driver's thread from `epoll_wait`, and on a small
 //! (often virtualised) machine that sleep-and-wake costs several times more kernel time than the
-//! read it serves. Profiles of the pipelined `get` benchmark showed 80 % of the client's CPU in
-//! that cycle. A deep pipeline keeps the server busy however late the client reads, so the driver
-//! may as well read many replies at once.
+//! read it serves. In a profile of the pipelined `get` benchmark the largest single item (a third
+//! of all samples) was the scheduler switching the thread back in after `epoll_wait`, and kernel
+//! time was four fifths of the client's CPU. A deep pipeline keeps the server busy however late
+//! the client reads, so the driver may as well read many replies at once.
 //!
 //! How: the socket's receive low-water mark (`SO_RCVLOWAT`). While many requests are in flight,
 //! the kernel signals readability only once a few kilobytes have queued; the mark is never above
