@@ -16,8 +16,10 @@
 //! queued; nothing waits longer than that, and the read timeout still sees every reply in time.
 //! A shallow pipeline (a call, a lock, a barrier) never raises the mark and pays nothing.
 //!
-//! Linux only (other systems read as before): the option is set with one `setsockopt`, declared
-//! here rather than pulling in a crate for it.
+//! Linux 4.18 or later only (other systems read as before): from 4.18 on, lowering the mark wakes
+//! a waiter at once if enough is queued; before, the queued bytes would wait for the next
+//! segment. The option is set with one `setsockopt`, declared here rather than pulling in a
+//! crate for it.
 
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -53,7 +55,7 @@ impl LowWater {
     /// Sets the mark for `in_flight` outstanding requests, after a read drained the socket.
     /// Changes only at powers of two, so a steady pipeline makes no system call here.
     pub(crate) fn adjust(&mut self, stream: &TcpStream, in_flight: usize) {
-        let want = if in_flight >= DEEP_PIPELINE && sys::SUPPORTED {
+        let want = if in_flight >= DEEP_PIPELINE && sys::supported() {
             let bytes = (in_flight * BYTES_PER_REQUEST).min(MAX_MARK);
             1 << (usize::BITS - 1 - bytes.leading_zeros())
         } else {
@@ -98,7 +100,18 @@ mod sys {
     use std::os::fd::AsRawFd;
     use tokio::net::TcpStream;
 
-    pub(super) const SUPPORTED: bool = true;
+    /// Whether the running kernel signals readability when the mark is lowered (4.18+,
+    /// `tcp_set_rcvlowat`). Read once from /proc; unknown means no.
+    pub(super) fn supported() -> bool {
+        static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SUPPORTED.get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .ok()
+                .and_then(|r| super::kernel_version(&r))
+                .is_some_and(|v| v >= (4, 18))
+        })
+    }
+
     // <asm-generic/socket.h>, the same on every architecture listed above.
     const SOL_SOCKET: c_int = 1;
     const SO_RCVLOWAT: c_int = 18;
@@ -148,7 +161,9 @@ mod sys {
     use std::io;
     use tokio::net::TcpStream;
 
-    pub(super) const SUPPORTED: bool = false;
+    pub(super) fn supported() -> bool {
+        false
+    }
 
     pub(super) fn set_rcvlowat(_: &TcpStream, bytes: usize) -> io::Result<()> {
         if bytes == 1 {
@@ -159,9 +174,28 @@ mod sys {
     }
 }
 
+/// `(major, minor)` of a kernel release string such as `6.1.0-18-amd64`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_versions_parse() {
+        assert_eq!(kernel_version("6.18.44-fc-v669\n"), Some((6, 18)));
+        assert_eq!(kernel_version("4.18.0-553.el8_10.x86_64"), Some((4, 18)));
+        assert_eq!(kernel_version("3.10.0-1160.el7.x86_64"), Some((3, 10)));
+        assert_eq!(kernel_version("garbage"), None);
+        assert_eq!(kernel_version(""), None);
+        assert!(kernel_version("4.17.9").unwrap() < (4, 18));
+    }
 
     #[test]
     fn marks_are_powers_of_two_within_bounds() {

@@ -92,7 +92,7 @@ impl ConnectOptions {
     }
 
     /// Let replies to a deep pipeline (128 or more requests in flight) accumulate for up to
-    /// about a millisecond before reading them (default true; Linux only, elsewhere a no-op).
+    /// about a millisecond before reading them (default true; Linux 4.18+, elsewhere a no-op).
     ///
     /// Each wake-up of the client's thread costs more kernel time than the read it serves;
     /// with many requests in flight the server stays busy anyway, so reading in batches cuts
