@@ -33,11 +33,12 @@ async fn deep_pipeline(coalesce: bool) {
     }
     let watched = ns.path("n0");
     let (_, _, changed) = c.get_data_w(&watched).await.unwrap();
-    // All calls are issued before any is awaited: thousands in flight at once.
+    // All calls are issued before any is awaited: thousands in flight at once, each its own
+    // task (on a multi-thread runtime they run on every worker).
     let mut calls: FuturesUnordered<_> = (0..CALLS)
         .map(|k| {
             let (c, path) = (c.clone(), ns.path(&format!("n{}", k % NODES)));
-            async move { (k, c.get_data(&path).await) }
+            tokio::spawn(async move { (k, c.get_data(&path).await) })
         })
         .collect();
     // Another session changes the watched node while the pipeline is deep.
@@ -46,7 +47,8 @@ async fn deep_pipeline(coalesce: bool) {
     let mut answered = 0;
     let (_, write_result) = tokio::join!(
         async {
-            while let Some((k, r)) = within("pipelined call", calls.next()).await {
+            while let Some(done) = within("pipelined call", calls.next()).await {
+                let (k, r) = done.expect("call task");
                 let (data, _) = r.unwrap_or_else(|e| panic!("call {k}: {e}"));
                 let i = k % NODES;
                 // Node 0 may already show the other session's write.
@@ -73,7 +75,7 @@ async fn deep_pipeline(coalesce: bool) {
     ns.cleanup().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_calls_in_flight_each_get_their_own_answer() {
     deep_pipeline(true).await;
 }
