@@ -39,12 +39,30 @@ pub(crate) const FALLBACK: Duration = Duration::from_millis(1);
 #[derive(Debug)]
 pub(crate) struct LowWater {
     mark: usize,
+    /// False when coalescing is off (by option or kernel) or the option could not be set on
+    /// this connection: the mark then stays at one byte.
+    usable: bool,
+}
+
+/// The mark for `in_flight` outstanding requests: one byte for a shallow pipeline, else the
+/// largest power of two within a quarter of the smallest bytes their replies carry, at most
+/// [`MAX_MARK`].
+fn mark_for(in_flight: usize) -> usize {
+    if in_flight < DEEP_PIPELINE {
+        return 1;
+    }
+    let bytes = (in_flight * BYTES_PER_REQUEST).min(MAX_MARK);
+    1 << (usize::BITS - 1 - bytes.leading_zeros())
 }
 
 impl LowWater {
-    /// A new connection's mark: one byte, the kernel default.
-    pub(crate) fn new() -> LowWater {
-        LowWater { mark: 1 }
+    /// A new connection's mark: one byte, the kernel default. `enabled` is the client's
+    /// `coalesce_replies` option.
+    pub(crate) fn new(enabled: bool) -> LowWater {
+        LowWater {
+            mark: 1,
+            usable: enabled && sys::supported(),
+        }
     }
 
     /// Whether replies are being held back (the fallback timer must run).
@@ -55,13 +73,9 @@ impl LowWater {
     /// Sets the mark for `in_flight` outstanding requests, after a read drained the socket.
     /// Changes only at powers of two, so a steady pipeline makes no system call here.
     pub(crate) fn adjust(&mut self, stream: &TcpStream, in_flight: usize) {
-        let want = if in_flight >= DEEP_PIPELINE && sys::supported() {
-            let bytes = (in_flight * BYTES_PER_REQUEST).min(MAX_MARK);
-            1 << (usize::BITS - 1 - bytes.leading_zeros())
-        } else {
-            1
-        };
-        self.set(stream, want);
+        if self.usable {
+            self.set(stream, mark_for(in_flight));
+        }
     }
 
     /// Back to one byte: the kernel signals at once whatever has queued.
@@ -76,6 +90,7 @@ impl LowWater {
             self.mark = match sys::set_rcvlowat(stream, mark) {
                 Ok(()) => mark,
                 Err(_) => {
+                    self.usable = false;
                     let _ = sys::set_rcvlowat(stream, 1);
                     1
                 }
@@ -175,7 +190,7 @@ mod sys {
 }
 
 /// `(major, minor)` of a kernel release string such as `6.1.0-18-amd64`.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[allow(dead_code)] // used only where the `sys` module can coalesce (and by the tests)
 fn kernel_version(release: &str) -> Option<(u32, u32)> {
     let mut parts = release.trim().split(|c: char| !c.is_ascii_digit());
     let major = parts.next()?.parse().ok()?;
@@ -199,12 +214,20 @@ mod tests {
 
     #[test]
     fn marks_are_powers_of_two_within_bounds() {
+        assert_eq!(mark_for(0), 1);
+        assert_eq!(
+            mark_for(DEEP_PIPELINE - 1),
+            1,
+            "a shallow pipeline is never held"
+        );
+        assert_eq!(mark_for(DEEP_PIPELINE), 512);
+        assert_eq!(mark_for(1000), MAX_MARK);
         for in_flight in [DEEP_PIPELINE, 200, 500, 1000, 100_000] {
-            let bytes = (in_flight * BYTES_PER_REQUEST).min(MAX_MARK);
-            let mark: usize = 1 << (usize::BITS - 1 - bytes.leading_zeros());
-            assert!(mark.is_power_of_two() && mark <= MAX_MARK && mark <= bytes);
-            // Reachable: the replies of the requests in flight carry at least 20 bytes each.
-            assert!(mark <= in_flight * 20);
+            let mark = mark_for(in_flight);
+            assert!(mark.is_power_of_two() && mark <= MAX_MARK);
+            // Reachable: the replies of the requests in flight carry at least 20 bytes each,
+            // and the mark stays within a quarter of that.
+            assert!(mark * 4 <= in_flight * 20);
         }
     }
 }

@@ -82,7 +82,7 @@ impl Driver {
         let sleep = tokio::time::sleep(IDLE);
         tokio::pin!(sleep);
         // Reply coalescing (see `coalesce`): the connection's low-water mark and its fallback.
-        let mut low_water = LowWater::new();
+        let mut low_water = LowWater::new(self.coalesce_replies);
         let fallback = tokio::time::sleep(IDLE);
         tokio::pin!(fallback);
         self.session.start(Instant::now());
@@ -141,15 +141,15 @@ impl Driver {
                 }
             }
             if let Some(s) = &stream {
-                if !wbuf.is_empty() {
-                    match try_write(s, &mut wbuf) {
-                        Ok(()) => {}
-                        Err(_) => {
-                            self.session
-                                .on_connection_lost(Instant::now(), Error::ConnectionLoss);
-                            continue;
-                        }
-                    }
+                if !wbuf.is_empty() && try_write(s, &mut wbuf).is_err() {
+                    // Drop the socket here, like the other failure paths: the session may ask
+                    // for no Disconnect (a failed handshake that backs off), and a socket left
+                    // in place would fail this write again at once, forever.
+                    stream = None;
+                    wbuf.clear();
+                    self.session
+                        .on_connection_lost(Instant::now(), Error::ConnectionLoss);
+                    continue;
                 }
             }
             // Re-arm the timer only when the session wants to be woken earlier than it is set
@@ -173,7 +173,7 @@ impl Driver {
                     match res {
                         Ok(s) => {
                             stream = Some(s);
-                            low_water = LowWater::new();
+                            low_water = LowWater::new(self.coalesce_replies);
                             self.session.on_connected(now);
                         }
                         Err(_) => self.session.on_connect_failed(now),
@@ -186,11 +186,13 @@ impl Driver {
                         continue;
                     }
                     let s = stream.as_ref().expect("guarded");
+                    let epoch = self.session.epoch();
                     if let Err(cause) = self.read_frames(s, &mut rbuf) {
                         stream = None;
                         rbuf.clear();
                         self.session.on_connection_lost(Instant::now(), cause);
-                    } else if let (Some(s), true) = (&stream, self.coalesce_replies) {
+                    } else if self.session.epoch() == epoch {
+                        // (Not for a connection the session dropped while reading.)
                         low_water.adjust(s, self.session.in_flight());
                         if low_water.raised() {
                             fallback.as_mut().reset(tokio::time::Instant::now() + coalesce::FALLBACK);

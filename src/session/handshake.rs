@@ -61,7 +61,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.session_id = resp.session_id;
         self.passwd = resp.passwd;
         self.negotiated = Some(Duration::from_millis(resp.time_out as u64));
-        self.alive_anchor = Some(self.alive_anchor.map_or(sent_at, |a| a.max(sent_at)));
+        self.anchor(sent_at);
         self.attempt_deadline = None;
         self.ring.succeeded();
         self.phase = Phase::Connected;

@@ -38,7 +38,6 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
         match self.phase {
             Phase::Connected => self.send(now, request, watch, completer),
-            Phase::Closing => completer.complete(Err(Error::Closed)),
             _ => {
                 if self.queued.len() >= self.cfg.max_queued {
                     return completer.complete(Err(Error::QueueFull(self.queued.len())));
