@@ -6,47 +6,22 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use toxiproxy_rust::client::Client as Toxiproxy;
 use zksync::{Client, ConnectOptions, CreateMode, SessionState};
 
 #[path = "../test-support/wait.rs"]
 mod wait;
 pub use wait::*;
+#[path = "../test-support/ensemble.rs"]
+mod ensemble;
+pub use ensemble::*;
 
 // ----- environment -----
-
-/// The ensemble (`ZOOKEEPER_PEERS`), default the local 5-node ensemble on loopback.
-pub fn peers() -> String {
-    std::env::var("ZOOKEEPER_PEERS").unwrap_or_else(|_| {
-        (1..=5)
-            .map(|i| format!("127.0.0.1:{}", 2180 + i))
-            .collect::<Vec<_>>()
-            .join(",")
-    })
-}
-
-/// The direct address of node `i` (1-based), from `ZOOKEEPER_PEERS`.
-pub fn node_addr(i: usize) -> String {
-    peers()
-        .split(',')
-        .nth(i - 1)
-        .expect("node index")
-        .to_string()
-}
 
 /// The Toxiproxy (or compatible) HTTP API (`TOXIPROXY`), default 127.0.0.1:8474.
 pub fn toxiproxy_addr() -> String {
     std::env::var("TOXIPROXY").unwrap_or_else(|_| "127.0.0.1:8474".to_string())
-}
-
-/// The command that controls the ensemble's nodes (`ZKSYNC_ENSEMBLE_SCRIPT`, default this
-/// repository's `scripts/ensemble`; `scripts/vagrant-ensemble` for the Vagrant VM).
-fn ensemble_script() -> String {
-    std::env::var("ZKSYNC_ENSEMBLE_SCRIPT")
-        .unwrap_or_else(|_| format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR")))
 }
 
 // ----- time -----
@@ -94,18 +69,6 @@ pub async fn connect(hosts: &str, t: Duration) -> Client {
     )
     .await
     .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"))
-}
-
-/// Sends a four-letter word to `host`; `None` if it does not answer.
-pub async fn four_letter(host: &str, word: &str) -> Option<String> {
-    guard("four-letter word", async {
-        let mut s = TcpStream::connect(host).await.ok()?;
-        s.write_all(word.as_bytes()).await.ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.ok()?;
-        Some(out)
-    })
-    .await
 }
 
 /// The node (1-based) holding a connection of `c`'s session, by the servers' `cons` output.
@@ -305,34 +268,6 @@ pub async fn reset_proxies() {
 
 // ----- ensemble nodes -----
 
-/// Runs the ensemble script: its stdout, or its stderr if it fails.
-pub fn try_run_ensemble(args: &[&str]) -> Result<String, String> {
-    let out = std::process::Command::new(ensemble_script())
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {} {args:?}: {e}", ensemble_script()));
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// Runs the ensemble script; panics with its stderr if it fails.
-pub fn run_ensemble(args: &[&str]) -> String {
-    try_run_ensemble(args).unwrap_or_else(|e| panic!("{} {args:?} failed: {e}", ensemble_script()))
-}
-
-async fn ensemble(args: Vec<String>) -> String {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_ensemble(&args)
-    })
-    .await
-    .expect("ensemble script task")
-}
-
 /// Starts the given nodes at once and waits until every one serves (a node alone cannot
 /// serve without a quorum, so starting several one after the other could wait forever).
 fn start_nodes_blocking(nodes: &[usize]) {
@@ -361,7 +296,7 @@ fn unhealthy_nodes() -> Vec<usize> {
 
 /// The index of the current leader.
 pub async fn leader() -> usize {
-    ensemble(vec!["leader".into()])
+    run_ensemble_async(&["leader"])
         .await
         .parse()
         .expect("leader index")
@@ -487,13 +422,7 @@ impl Fault {
     /// Kills node `i` with SIGKILL (restarted by `start_node`, or at the end of the test).
     pub async fn kill_node(&self, i: usize) {
         self.stopped.lock().unwrap().insert(i);
-        ensemble(vec!["kill-node".into(), i.to_string()]).await;
-    }
-
-    /// Stops node `i` gracefully.
-    pub async fn stop_node(&self, i: usize) {
-        self.stopped.lock().unwrap().insert(i);
-        ensemble(vec!["stop-node".into(), i.to_string()]).await;
+        run_ensemble_async(&["kill-node", &i.to_string()]).await;
     }
 
     /// Starts the given nodes together and waits until each serves.
@@ -555,28 +484,4 @@ impl Drop for Fault {
             eprintln!("fault cleanup failed");
         }
     }
-}
-
-/// Milliseconds since `t0`, for reports.
-pub fn ms_since(t0: Instant) -> u128 {
-    t0.elapsed().as_millis()
-}
-
-thread_local! {
-    static PANICS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Panics seen on this thread so far. A `#[tokio::test]` runs a current-thread runtime, so the
-/// client's driver task runs (and would panic) on the test's own thread; tokio swallows task
-/// panics, this probe does not.
-pub fn panics_on_this_thread() -> u32 {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.with(|p| p.set(p.get() + 1));
-            previous(info);
-        }));
-    });
-    PANICS.with(std::cell::Cell::get)
 }

@@ -1,6 +1,6 @@
 //! Deep pipelines against the real ensemble: thousands of calls in flight on one session (where
 //! the client coalesces replies, see `ConnectOptions::coalesce_replies`) each get their own
-//! answer, in order, with watch events delivered among them.
+//! answer, with watch events delivered among them.
 
 use crate::common::*;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -33,8 +33,9 @@ async fn deep_pipeline(coalesce: bool) {
     }
     let watched = ns.path("n0");
     let (_, _, changed) = c.get_data_w(&watched).await.unwrap();
-    // All calls are issued before any is awaited: thousands in flight at once, each its own
-    // task (on a multi-thread runtime they run on every worker).
+    let writer = client().await; // connected before the calls start, so it writes among them
+                                 // All calls are issued before any is awaited: thousands in flight at once, each its own
+                                 // task (on a multi-thread runtime they run on every worker).
     let mut calls: FuturesUnordered<_> = (0..CALLS)
         .map(|k| {
             let (c, path) = (c.clone(), ns.path(&format!("n{}", k % NODES)));
@@ -42,7 +43,6 @@ async fn deep_pipeline(coalesce: bool) {
         })
         .collect();
     // Another session changes the watched node while the pipeline is deep.
-    let writer = client().await;
     let write = writer.set_data(&watched, b"changed", None);
     let mut answered = 0;
     let (_, write_result) = tokio::join!(

@@ -1,4 +1,5 @@
-//! Waiting helpers shared by the recipe, CLI and fault test targets (included with `#[path]`):
+//! Waiting helpers shared by the conformance, recipe, CLI and fault test targets (included with
+//! `#[path]`):
 //! hang guards and waits on the server's view, so tests await events instead of sleeping.
 
 #![allow(dead_code)]

@@ -4,11 +4,10 @@
 
 #![allow(dead_code)]
 
-use std::cell::Cell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -18,16 +17,9 @@ use zksync::{Client, ConnectOptions, CreateMode};
 #[path = "../../test-support/wait.rs"]
 mod wait;
 pub use wait::*;
-
-/// The ensemble to test against: `ZOOKEEPER_PEERS`, default the local 5-node ensemble.
-pub fn peers() -> String {
-    std::env::var("ZOOKEEPER_PEERS").unwrap_or_else(|_| {
-        (1..=5)
-            .map(|i| format!("127.0.0.1:{}", 2180 + i))
-            .collect::<Vec<_>>()
-            .join(",")
-    })
-}
+#[path = "../../test-support/ensemble.rs"]
+mod ensemble;
+pub use ensemble::*;
 
 /// The peers as a list.
 pub fn peer_list() -> Vec<String> {
@@ -261,37 +253,6 @@ impl Drop for Forwarder {
 
 // ----- ensemble node control -----
 
-/// `ZKSYNC_ENSEMBLE_SCRIPT` (e.g. scripts/vagrant-ensemble for the Vagrant VM), default this
-/// repository's scripts/ensemble.
-fn ensemble_script() -> String {
-    std::env::var("ZKSYNC_ENSEMBLE_SCRIPT")
-        .unwrap_or_else(|_| format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR")))
-}
-
-fn run_ensemble(args: &[&str]) -> String {
-    let out = std::process::Command::new(ensemble_script())
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run scripts/ensemble {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "scripts/ensemble {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-async fn run_ensemble_async(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_ensemble(&args)
-    })
-    .await
-    .expect("ensemble script task")
-}
-
 /// The client addresses of the local ensemble's nodes, by 1-based index (from the script).
 pub async fn ensemble_nodes() -> Vec<String> {
     run_ensemble_async(&["peers"])
@@ -343,23 +304,13 @@ impl StoppedNode {
 
 impl Drop for StoppedNode {
     fn drop(&mut self) {
+        // No panic here: this may run while the test is already unwinding.
         if !self.restarted {
-            run_ensemble(&["start-node", &self.index.to_string()]);
+            if let Err(e) = try_run_ensemble(&["start-node", &self.index.to_string()]) {
+                eprintln!("restarting node {}: {e}", self.index);
+            }
         }
     }
-}
-
-/// Sends a four-letter word to `host` and returns the answer (`None` if it is not serving).
-pub async fn four_letter(host: &str, word: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    within("four-letter word", async {
-        let mut s = TcpStream::connect(host).await.ok()?;
-        s.write_all(word.as_bytes()).await.ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.ok()?;
-        Some(out)
-    })
-    .await
 }
 
 /// Which of `hosts` holds a connection of session `sid` (by the `cons` four-letter word).
@@ -377,25 +328,6 @@ pub async fn host_of_session(hosts: &[String], sid: i64) -> Option<usize> {
 }
 
 // ----- panic probe -----
-
-thread_local! {
-    static PANICS: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Panics seen on this thread so far. `#[tokio::test]` runs a current-thread runtime, so the
-/// client's driver task runs (and would panic) on the test's own thread; tokio swallows task
-/// panics, this probe does not.
-pub fn panics_on_this_thread() -> u32 {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.with(|p| p.set(p.get() + 1));
-            previous(info);
-        }));
-    });
-    PANICS.with(Cell::get)
-}
 
 // ----- digest ids -----
 

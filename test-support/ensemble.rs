@@ -1,0 +1,107 @@
+//! The ensemble as every integration test target sees it (included with `#[path]` next to
+//! `wait.rs`): where it is, how to run its control script, the four-letter words, and a probe
+//! for panics that tokio would swallow.
+
+#![allow(dead_code)]
+
+use super::wait::guard;
+use std::cell::Cell;
+use std::sync::Once;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The ensemble (`ZOOKEEPER_PEERS`), default the local 5-node ensemble on loopback.
+pub fn peers() -> String {
+    std::env::var("ZOOKEEPER_PEERS").unwrap_or_else(|_| {
+        (1..=5)
+            .map(|i| format!("127.0.0.1:{}", 2180 + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// This repository's `scripts/ensemble`.
+pub fn local_ensemble_script() -> String {
+    format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The command that controls the ensemble's nodes (`ZKSYNC_ENSEMBLE_SCRIPT`, default
+/// [`local_ensemble_script`]; `scripts/vagrant-ensemble` for the Vagrant VM).
+pub fn ensemble_script() -> String {
+    std::env::var("ZKSYNC_ENSEMBLE_SCRIPT").unwrap_or_else(|_| local_ensemble_script())
+}
+
+/// Runs `script args` with extra environment `envs`: its stdout, or an error naming the call
+/// with its stderr. Never panics (fit for `Drop`).
+pub fn try_run_script(
+    script: &str,
+    envs: &[(&str, &str)],
+    args: &[&str],
+) -> Result<String, String> {
+    let out = std::process::Command::new(script)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("run {script} {args:?}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "{script} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs the ensemble script: its stdout, or the error.
+pub fn try_run_ensemble(args: &[&str]) -> Result<String, String> {
+    try_run_script(&ensemble_script(), &[], args)
+}
+
+/// Runs the ensemble script; panics with its stderr if it fails.
+pub fn run_ensemble(args: &[&str]) -> String {
+    try_run_ensemble(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run_ensemble`] off the async runtime.
+pub async fn run_ensemble_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ensemble(&args)
+    })
+    .await
+    .expect("ensemble script task")
+}
+
+/// Sends a four-letter word to `host` and returns the answer (`None` if it does not answer).
+pub async fn four_letter(host: &str, word: &str) -> Option<String> {
+    guard("four-letter word", async {
+        let mut s = TcpStream::connect(host).await.ok()?;
+        s.write_all(word.as_bytes()).await.ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.ok()?;
+        Some(out)
+    })
+    .await
+}
+
+thread_local! {
+    static PANICS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Panics seen on this thread so far. A `#[tokio::test]` runs a current-thread runtime, so the
+/// client's driver task runs (and would panic) on the test's own thread; tokio swallows task
+/// panics, this probe does not.
+pub fn panics_on_this_thread() -> u32 {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            previous(info);
+        }));
+    });
+    PANICS.with(Cell::get)
+}
