@@ -6,4 +6,5 @@ mod forwarder;
 
 mod barrier;
 mod double_barrier;
+mod guard;
 mod rwlock;

@@ -6,6 +6,7 @@
 //! channel; all commands waiting at a wake-up are encoded into one buffer and flushed together.
 
 use super::coalesce::{self, LowWater};
+use super::lease::LeaseCell;
 use super::sink::{Reply, Sink};
 use crate::error::Error;
 use crate::proto::{take_frame, FrameError, Request};
@@ -14,9 +15,10 @@ use bytes::{Buf, BytesMut};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// A message from a `Client` handle to its driver.
 pub(crate) enum Command {
@@ -29,8 +31,29 @@ pub(crate) enum Command {
     },
     /// Subscribe to every state transition.
     SubscribeStates(mpsc::UnboundedSender<SessionState>),
+    /// Run this future on the driver's runtime (a clean-up handed over from a `Drop` that may
+    /// have no runtime of its own); a close waits for it (see [`BACKGROUND_CLOSE_WAIT`]).
+    Background(BackgroundTask),
+    /// Report how many watch registrations the session holds.
+    WatchCount(oneshot::Sender<usize>),
     /// Close the session (closeSession, then drop the connection).
     Close,
+}
+
+/// A future handed to the driver by [`Command::Background`].
+pub(crate) type BackgroundTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How long a close waits for background tasks (queued clean-up deletes) to finish before it
+/// closes the session anyway (closing removes the session's ephemeral nodes in any case).
+pub(crate) const BACKGROUND_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tells the driver that a background task ended, also if it panicked or its runtime dropped it.
+struct BackgroundDone(mpsc::UnboundedSender<()>);
+
+impl Drop for BackgroundDone {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
 }
 
 type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
@@ -51,6 +74,16 @@ pub(crate) struct Driver {
     pub(crate) max_frame: usize,
     /// Whether deep pipelines read their replies in batches (see `coalesce`).
     pub(crate) coalesce_replies: bool,
+    /// Where the session's lease is published for the handles.
+    pub(crate) lease: Arc<LeaseCell>,
+}
+
+/// Background tasks in flight and a close that waits for them.
+struct Background {
+    running: usize,
+    done_tx: mpsc::UnboundedSender<()>,
+    /// A close was asked for while tasks ran: it happens when they are done or at this instant.
+    close_at: Option<Instant>,
 }
 
 fn connect(host: HostPort) -> ConnectFuture {
@@ -85,9 +118,23 @@ impl Driver {
         let mut low_water = LowWater::new(self.coalesce_replies);
         let fallback = tokio::time::sleep(IDLE);
         tokio::pin!(fallback);
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        let mut background = Background {
+            running: 0,
+            done_tx,
+            close_at: None,
+        };
+        let close_wait = tokio::time::sleep(IDLE);
+        tokio::pin!(close_wait);
+        let mut published = None;
         self.session.start(Instant::now());
 
         loop {
+            let lease = self.session.valid_until();
+            if lease != published {
+                self.lease.publish(lease);
+                published = lease;
+            }
             // Carry out what the session asked for.
             while let Some(action) = self.session.poll_action() {
                 match action {
@@ -214,21 +261,35 @@ impl Driver {
                     let now = Instant::now();
                     match cmd {
                         Some(c) => {
-                            self.handle(now, c, &mut subscribers);
+                            self.handle(now, c, &mut subscribers, &mut background);
                             // Drain what else is waiting: one flush for all of it.
                             for _ in 0..MAX_COMMANDS_PER_WAKE {
                                 match self.commands.try_recv() {
-                                    Ok(c) => self.handle(now, c, &mut subscribers),
+                                    Ok(c) => self.handle(now, c, &mut subscribers, &mut background),
                                     Err(_) => break,
                                 }
                             }
+                            if let Some(at) = background.close_at {
+                                close_wait.as_mut().reset(tokio::time::Instant::from_std(at));
+                            }
                         }
                         None => {
-                            // Every handle is gone: close the session so its ephemerals go.
+                            // Every handle is gone (so no background task is left either: each
+                            // holds one): close the session so its ephemerals go.
                             commands_open = false;
                             self.session.close(now);
                         }
                     }
+                }
+                Some(()) = done_rx.recv() => {
+                    background.running -= 1;
+                    if background.running == 0 && background.close_at.take().is_some() {
+                        self.session.close(Instant::now());
+                    }
+                }
+                () = &mut close_wait, if background.close_at.is_some() => {
+                    background.close_at = None;
+                    self.session.close(Instant::now());
                 }
                 Some((epoch, host, rw)) = probe_rx.recv() => {
                     self.session.on_probe_result(Instant::now(), epoch, &host, rw);
@@ -245,6 +306,7 @@ impl Driver {
         now: Instant,
         cmd: Command,
         subs: &mut Vec<mpsc::UnboundedSender<SessionState>>,
+        background: &mut Background,
     ) {
         match cmd {
             Command::Request {
@@ -256,6 +318,23 @@ impl Driver {
                 if tx.send(self.session.state()).is_ok() {
                     subs.push(tx);
                 }
+            }
+            Command::Background(task) => {
+                background.running += 1;
+                let done = BackgroundDone(background.done_tx.clone());
+                tokio::spawn(async move {
+                    let _done = done;
+                    task.await;
+                });
+            }
+            Command::WatchCount(tx) => {
+                let _ = tx.send(self.session.watches().len());
+            }
+            // Queued clean-up first: its deletes go out before closeSession.
+            Command::Close if background.running > 0 => {
+                background
+                    .close_at
+                    .get_or_insert(now + BACKGROUND_CLOSE_WAIT);
             }
             Command::Close => self.session.close(now),
         }

@@ -1,6 +1,7 @@
 //! The public `Client` handle: cheap to clone, every call a request to the driver task.
 
 use super::driver::{Command, Driver};
+use super::lease::LeaseCell;
 use super::multi::{Op, OpResult, ReadOp, ReadResult};
 use super::options::ConnectOptions;
 use super::sink::{Reply, Sink};
@@ -61,6 +62,8 @@ struct Inner {
     /// Session id, password and negotiated timeout, published at every handshake (the id
     /// changes once if a read-only server granted the first session: see `read_only`).
     session_rx: watch::Receiver<Option<(i64, Bytes, Duration)>>,
+    /// The session's lease, as the driver last published it.
+    lease: Arc<LeaseCell>,
 }
 
 impl std::fmt::Debug for Client {
@@ -117,6 +120,7 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SessionState::Connecting);
         let (session_tx, session_rx) = watch::channel(None);
+        let lease = Arc::new(LeaseCell::new(now));
         let driver = Driver {
             session,
             commands: rx,
@@ -124,6 +128,7 @@ impl Client {
             session_info: session_tx,
             max_frame: options.max_frame,
             coalesce_replies: options.coalesce_replies,
+            lease: lease.clone(),
         };
         tokio::spawn(driver.run());
         let client = Client {
@@ -133,6 +138,7 @@ impl Client {
                 chroot,
                 default_acl: options.default_acl.clone(),
                 session_rx,
+                lease,
             }),
         };
         let wait = options.establish_timeout.unwrap_or(options.session_timeout);
@@ -210,6 +216,51 @@ impl Client {
     /// The session timeout granted by the server.
     pub fn session_timeout(&self) -> Duration {
         self.session_info().map_or(Duration::ZERO, |s| s.2)
+    }
+
+    /// The session's lease: the latest instant before which no server can have expired this
+    /// session (`None` before the first session is established).
+    ///
+    /// It is the send time of the latest request, ping or handshake that a server answered and
+    /// that the leader must have heard of, plus the granted session timeout, less 1 % of it for
+    /// the difference between clock rates. A follower answers requests itself and passes the
+    /// session's "touch" on to the leader only at the leader's next ping (within a quarter of
+    /// the session timeout, since ZooKeeper's tick is at most half of it), so a contact counts
+    /// only once the same server has answered a request sent that long after it: the bound holds
+    /// even if that follower died before passing the latest touch on. Read on this process's
+    /// monotonic clock, without a round trip: it is right also after a pause of the process (a
+    /// stall, a SIGSTOP) before the client's driver has run again.
+    ///
+    /// Before it, no other session can have been granted what this session's ephemeral nodes
+    /// hold (a lock, a participant slot). After it, without a newer contact, another may have:
+    /// stop acting on the lock, and rely on fencing. The assumptions: the servers' tick is at
+    /// most half the session timeout (ZooKeeper's `minSessionTimeout` default of two ticks),
+    /// and the clocks' rates differ by less than 1 %.
+    pub fn session_valid_until(&self) -> Option<std::time::Instant> {
+        self.inner.lease.get()
+    }
+
+    /// Runs `task` on the runtime of this client's driver. Needs no runtime in the caller, so
+    /// a `Drop` implementation can hand clean-up (deletes of its nodes) to it; the task runs while
+    /// the session lives, and [`Client::close`] (or the drop of the last handle, which the task
+    /// usually holds a clone of) waits up to 2 s for such tasks before closing the session. If
+    /// the client's driver is gone (its runtime shut down), the task is dropped without running.
+    pub fn background<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let _ = self.inner.tx.send(Command::Background(Box::pin(task)));
+    }
+
+    /// Number of watch registrations this client holds: one-shot watches not yet fired
+    /// (including ones whose future was dropped, which stay until the server fires them or the
+    /// client reconnects) and persistent watches. For diagnostics and tests.
+    pub async fn watch_count(&self) -> usize {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Command::WatchCount(tx)).is_err() {
+            return 0;
+        }
+        rx.await.unwrap_or(0)
     }
 
     /// The chroot of this client, if any.

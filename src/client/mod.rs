@@ -3,6 +3,7 @@
 mod coalesce;
 mod driver;
 mod handle;
+mod lease;
 mod multi;
 mod options;
 mod probe;

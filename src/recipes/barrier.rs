@@ -1,14 +1,19 @@
 //! A barrier: one node whose existence holds every waiter back.
 
+use super::lock_node::new_id;
 use super::support::{create_path, pause_if_local};
 use crate::client::{Client, CreateMode};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::paths::parent;
 use crate::proto::Acl;
+use crate::proto::ErrorCode;
+use bytes::Bytes;
 
 /// A barrier: while its node exists, [`Barrier::wait`] blocks; deleting it
 /// ([`Barrier::unset`]) releases every waiter on every client at once (each waits with one
-/// watch on the node, nothing else).
+/// watch on the node, nothing else). The node is persistent; its data is the protected id of
+/// the `set` that made it (processes that only test for the node, as the Go library does,
+/// share the barrier).
 ///
 /// ```no_run
 /// # async fn f() -> zksync::Result<()> {
@@ -49,17 +54,35 @@ impl Barrier {
 
     /// Sets the barrier (creates its node, and missing parents). Fails with a `NodeExists`
     /// server error if it is already set.
+    ///
+    /// Safe under connection loss: the node's data is a protected id of this call, so when the
+    /// reply to the create is lost, `set` looks (after a `sync`) and tells its own node, which
+    /// means success, from another process's, which means "already set".
     pub async fn set(&self) -> Result<()> {
+        let id = new_id();
         loop {
             match self
                 .client
-                .create_with_acl(&self.path, b"", CreateMode::Persistent, self.acl.clone())
+                .create_with_acl(
+                    &self.path,
+                    id.as_bytes(),
+                    CreateMode::Persistent,
+                    self.acl.clone(),
+                )
                 .await
             {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_no_node() => {
                     if let Some(p) = parent(&self.path) {
                         create_path(&self.client, p, &self.acl).await?;
+                    }
+                }
+                Err(e) if e.is_node_exists() || e.is_retryable() => {
+                    pause_if_local(&e).await;
+                    match self.current(e.is_retryable()).await? {
+                        Some((data, _)) if data[..] == *id.as_bytes() => return Ok(()),
+                        Some(_) => return Err(Error::Server(ErrorCode::NodeExists)),
+                        None => {} // not applied (or already unset again): create again
                     }
                 }
                 Err(e) => return Err(e),
@@ -69,19 +92,73 @@ impl Barrier {
 
     /// Removes the barrier, releasing all waiters. Fails with a `NoNode` server error if it
     /// is not set.
+    ///
+    /// Safe under connection loss: if the reply to the delete is lost, `unset` looks (after a
+    /// `sync`) whether the node it deleted (known by its czxid) is gone, and never deletes a
+    /// barrier that another process set after it.
     pub async fn unset(&self) -> Result<()> {
-        self.client.delete(&self.path, None).await
+        let Some((_, czxid)) = self.current(true).await? else {
+            return Err(Error::Server(ErrorCode::NoNode));
+        };
+        let mut retried = false;
+        loop {
+            match self.client.delete(&self.path, None).await {
+                Ok(()) => return Ok(()),
+                // Gone: by our lost delete (after a retry), or unset by someone else just now.
+                Err(e) if e.is_no_node() => {
+                    return if retried { Ok(()) } else { Err(e) };
+                }
+                Err(e) if e.is_retryable() => {
+                    pause_if_local(&e).await;
+                    retried = true;
+                    match self.current(true).await? {
+                        Some((_, now)) if now == czxid => {} // not applied: delete again
+                        _ => return Ok(()), // gone, or a newer barrier set since ours went
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
-    /// True if the barrier is set.
+    /// The barrier node's data and czxid, if it is set; after a `sync` when `sync`: the server
+    /// may not have applied yet what another process (or this session, through a connection that
+    /// was lost) wrote.
+    async fn current(&self, sync: bool) -> Result<Option<(Bytes, i64)>> {
+        loop {
+            let look = async {
+                if sync {
+                    self.client.sync(&self.path).await?;
+                }
+                self.client.get_data(&self.path).await
+            };
+            match look.await {
+                Ok((data, stat)) => return Ok(Some((data, stat.czxid))),
+                Err(e) if e.is_no_node() => return Ok(None),
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// True if the barrier is set (after a `sync`, so a set or unset that another process
+    /// finished before this call is seen).
     pub async fn is_set(&self) -> Result<bool> {
-        Ok(self.client.exists(&self.path).await?.is_some())
+        Ok(self.current(true).await?.is_some())
     }
 
     /// Waits until the barrier is not set. Returns at once if it is not. Cancel-safe. A
     /// session expiry while waiting is an error ([`Error::SessionExpired`](crate::Error)), not
-    /// a release.
+    /// a release. Syncs first, so a barrier that another process set before this call holds
+    /// this waiter back even if this session's server has not applied the set yet.
     pub async fn wait(&self) -> Result<()> {
+        loop {
+            match self.client.sync(&self.path).await {
+                Ok(()) => break,
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
+                Err(e) => return Err(e),
+            }
+        }
         loop {
             // getData rather than exists: on a missing node it sets no watch, so a waiter
             // that returns at once leaves nothing dangling on the server.

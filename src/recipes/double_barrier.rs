@@ -1,6 +1,6 @@
 //! A double barrier: `count` participants enter together and leave together.
 
-use super::support::{create_path, delete_until_gone, pause_if_local, spawn_cleanup};
+use super::support::{create_path, delete_if_owned, pause_if_local, AttemptCleanup, Leftover};
 use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
 use crate::error::{Error, Result};
 use crate::paths::join;
@@ -91,11 +91,19 @@ impl DoubleBarrier {
     pub async fn enter(&self) -> Result<()> {
         self.check_args()?;
         let me = self.me();
-        let mut cleanup = NodeCleanup {
-            client: self.client.clone(),
-            path: Some(me.clone()),
+        // Armed before the create (a cancel may land while it is in flight), but it deletes the
+        // node only if this session owns it: never a node another participant holds under the
+        // same id.
+        let mut cleanup = AttemptCleanup::new(&self.client, Leftover::Owned(me.clone()));
+        let my_czxid = match self.create_own_node(&me).await {
+            Ok(czxid) => czxid,
+            Err(e) => {
+                if e.is_node_exists() {
+                    cleanup.disarm(); // someone else's node: nothing of ours to clean up
+                }
+                return Err(e);
+            }
         };
-        let my_czxid = self.create_own_node(&me).await?;
         let ready = join(&self.path, READY);
         loop {
             let (ready_stat, watch) = match self.client.exists_w(&ready).await {
@@ -200,12 +208,12 @@ impl DoubleBarrier {
         &self,
         participants: &[String],
         my_czxid: i64,
-        cleanup: &mut NodeCleanup,
+        cleanup: &mut AttemptCleanup,
     ) -> Result<()> {
         let czxids = self.czxids(participants).await?;
         let earlier = czxids.iter().filter(|&&(_, c)| c < my_czxid).count();
         if earlier >= self.count {
-            let r = delete_until_gone(&self.client, &self.me()).await;
+            let r = delete_if_owned(&self.client, &self.me()).await;
             cleanup.disarm();
             r?;
             return Err(Error::BarrierFull { count: self.count });
@@ -280,17 +288,23 @@ impl DoubleBarrier {
     /// Leaves the barrier: waits until every participant has left (or died). The lowest id
     /// leaves last; the others delete their node at once and wait for it. The barrier's nodes
     /// are removed after the last participant is gone.
+    ///
+    /// Only a node of this session counts as this participant: if another session holds a node
+    /// under the same id (this one's `enter` failed), `leave` never deletes it; it waits for
+    /// the barrier to empty like any non-participant.
     pub async fn leave(&self) -> Result<()> {
         self.check_args()?;
         let me = self.me();
+        let mut mine = self.owns(&me).await?;
         loop {
             let participants = self.participants().await?;
             let Some(lowest) = participants.first() else {
                 break;
             };
-            let present = participants.contains(&self.id);
+            mine = mine && participants.contains(&self.id);
+            let present = mine;
             if participants.len() == 1 && present {
-                delete_until_gone(&self.client, &me).await?;
+                delete_if_owned(&self.client, &me).await?;
                 break;
             }
             if present && *lowest == self.id {
@@ -298,13 +312,27 @@ impl DoubleBarrier {
                 self.wait_gone(&highest).await?;
             } else {
                 if present {
-                    delete_until_gone(&self.client, &me).await?;
+                    delete_if_owned(&self.client, &me).await?;
+                    mine = false;
                 }
                 let lowest = lowest.clone();
                 self.wait_gone(&lowest).await?;
             }
         }
         self.remove_barrier_nodes().await
+    }
+
+    /// True if `path` is an ephemeral node of this session.
+    async fn owns(&self, path: &str) -> Result<bool> {
+        loop {
+            match self.client.exists(path).await {
+                Ok(st) => {
+                    return Ok(st.is_some_and(|st| st.ephemeral_owner == self.client.session_id()))
+                }
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Removes `ready` and the barrier node in one transaction, which succeeds only if no
@@ -324,29 +352,6 @@ impl DoubleBarrier {
             }
             Err(e) if e.is_terminal() => Err(e),
             Err(_) => Ok(()),
-        }
-    }
-}
-
-/// Deletes a participant node when an `enter` is dropped before it finished.
-struct NodeCleanup {
-    client: Client,
-    path: Option<String>,
-}
-
-impl NodeCleanup {
-    fn disarm(&mut self) {
-        self.path = None;
-    }
-}
-
-impl Drop for NodeCleanup {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let client = self.client.clone();
-            spawn_cleanup(async move {
-                let _ = delete_until_gone(&client, &path).await;
-            });
         }
     }
 }

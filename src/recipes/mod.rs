@@ -2,12 +2,13 @@
 //!
 //! | recipe | on disconnect | on session expiry | on cancel (dropped future) |
 //! |---|---|---|---|
-//! | [`RwLock`] / [`Mutex`] | waits go on; the lock stays held | guard's `lost()` resolves; pending acquires fail | its node is deleted |
+//! | [`RwLock`] / [`Mutex`] | waits go on; the lock stays held while the lease lasts | guard's `lost()` resolves (by the lease's end at the latest); pending acquires fail | its node is deleted |
 //! | [`Barrier`] | waits go on (watch re-armed) | `wait()` fails with `SessionExpired` | nothing to clean |
 //! | [`DoubleBarrier`] | waits go on | `enter`/`leave` fail; the participant node is gone | `enter`: its node is deleted |
 
 mod barrier;
 mod double_barrier;
+mod lock_guard;
 mod lock_node;
 mod mutex;
 mod rwlock;
@@ -15,9 +16,10 @@ mod support;
 
 pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
+pub use lock_guard::{LockGuard, LockLost};
 pub use lock_node::LockKind;
 pub use mutex::Mutex;
-pub use rwlock::{LockGuard, LockLost, RwLock};
+pub use rwlock::RwLock;
 
 /// Lock node naming, exposed for tools and tests that inspect a lock's queue.
 pub mod naming {

@@ -1,6 +1,7 @@
 //! A distributed mutex: the exclusive half of [`RwLock`], same node layout as its write lock.
 
-use super::rwlock::{LockGuard, RwLock};
+use super::lock_guard::LockGuard;
+use super::rwlock::RwLock;
 use crate::client::Client;
 use crate::error::Result;
 use crate::proto::Acl;

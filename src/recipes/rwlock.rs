@@ -1,19 +1,16 @@
 //! A distributed read-write lock (ZooKeeper's "shared locks" recipe).
 
+use super::lock_guard::LockGuard;
 use super::lock_node::{self, LockKind, LockNode};
 use super::support::{
-    basename, create_protected, delete_until_gone, find_own, pause_if_local, spawn_cleanup,
-    AttemptCleanup,
+    basename, create_protected, delete_until_gone, pause_if_local, AttemptCleanup, Leftover,
 };
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::join;
 use crate::proto::Acl;
-use crate::session::EventType;
 use crate::validate_path;
 use bytes::Bytes;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// A read-write lock on a ZooKeeper path, shared by every process that uses the same path
 /// (including processes using the Go library this project follows: same node layout).
@@ -113,7 +110,13 @@ impl RwLock {
         let dir = self.path.as_str();
         let id = lock_node::new_id();
         let prefix = lock_node::node_prefix(&id, kind);
-        let mut cleanup = AttemptCleanup::new(client, dir, &id);
+        let mut cleanup = AttemptCleanup::new(
+            client,
+            Leftover::Protected {
+                dir: dir.to_string(),
+                id: id.clone(),
+            },
+        );
 
         // Fast path: create and list in one round trip. The server answers in order, so the
         // listing already contains the new node.
@@ -127,24 +130,21 @@ impl RwLock {
             ),
             client.get_children(dir),
         );
-        let (my_name, mut listing) = match created {
-            Ok((path, _)) => (basename(&path).to_string(), listed.ok().map(|(c, _)| c)),
+        let (my_name, czxid, mut listing) = match created {
+            Ok((path, stat)) => (
+                basename(&path).to_string(),
+                stat.czxid,
+                listed.ok().map(|(c, _)| c),
+            ),
             Err(e) if e.is_no_node() || e.is_retryable() => {
                 pause_if_local(&e).await;
                 // After a connection loss the create may have been applied: adopt our node
                 // (found by the id in its name) rather than leaving an orphan behind.
-                let found = if e.is_no_node() {
-                    None
-                } else {
-                    find_own(client, dir, &id).await?
-                };
-                let name = match found {
-                    Some(name) => name,
-                    None => {
-                        create_protected(client, dir, &prefix, &id, &self.data, &self.acl).await?
-                    }
-                };
-                (name, None)
+                let look_first = e.is_retryable();
+                let (name, czxid) =
+                    create_protected(client, dir, &prefix, &id, &self.data, &self.acl, look_first)
+                        .await?;
+                (name, czxid, None)
             }
             Err(e) => {
                 cleanup.disarm(); // refused by the server: nothing was created
@@ -180,6 +180,7 @@ impl RwLock {
                     client.clone(),
                     join(dir, &me.name),
                     me,
+                    czxid,
                 )));
             };
             if try_only {
@@ -208,162 +209,4 @@ pub(crate) fn blocker<'a>(nodes: &'a [LockNode], me: &LockNode) -> Option<&'a Lo
         .iter()
         .filter(|n| n.seq < me.seq && (me.kind == LockKind::Write || n.kind == LockKind::Write))
         .max_by_key(|n| n.seq)
-}
-
-/// Why a held lock was lost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockLost {
-    /// The session ended (usually [`Error::SessionExpired`]): the server has removed, or is
-    /// about to remove, the lock node, and another process may already hold the lock.
-    SessionEnded(Error),
-    /// The lock node was deleted by someone else (an operator, or a buggy peer).
-    NodeDeleted,
-}
-
-/// A held lock. Release it with [`LockGuard::unlock`] (which reports errors); a guard that is
-/// just dropped is released in the background.
-///
-/// A lock can be lost while held: when the session expires (the client was cut off from the
-/// ensemble for the whole session timeout) the server deletes the node and the next waiter
-/// gets the lock. [`LockGuard::lost`] resolves when that happens, and
-/// [`LockGuard::fencing_token`] lets the resource you protect reject a stale holder:
-///
-/// ```no_run
-/// # async fn f(lock: zksync::recipes::RwLock) -> zksync::Result<()> {
-/// let guard = lock.write().await?;
-/// let token = guard.fencing_token();
-/// tokio::select! {
-///     lost = guard.lost() => eprintln!("lock lost ({lost:?}): stop writing"),
-///     _ = async {
-///         // Every write carries the token; the store rejects tokens lower than the
-///         // highest it has seen, so a holder that lost the lock cannot overwrite a newer one.
-///         // store.write_if_token_at_least(token, data).await
-///         let _ = token;
-///     } => {}
-/// }
-/// guard.unlock().await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub struct LockGuard {
-    client: Client,
-    node: String,
-    kind: LockKind,
-    seq: i64,
-    released: bool,
-    lost_seen: Arc<AtomicBool>,
-}
-
-impl LockGuard {
-    pub(crate) fn new(client: Client, node: String, me: LockNode) -> LockGuard {
-        LockGuard {
-            client,
-            node,
-            kind: me.kind,
-            seq: me.seq,
-            released: false,
-            lost_seen: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// The fencing token: the server's sequence number of this lock node. Later holders of
-    /// the same lock always have larger tokens.
-    pub fn fencing_token(&self) -> i64 {
-        self.seq
-    }
-
-    /// Read or write.
-    pub fn kind(&self) -> LockKind {
-        self.kind
-    }
-
-    /// The full path of this holder's lock node.
-    pub fn node_path(&self) -> &str {
-        &self.node
-    }
-
-    /// True once the loss is known: the session ended, or [`LockGuard::lost`] saw the node go.
-    pub fn is_lost(&self) -> bool {
-        self.lost_seen.load(Ordering::Acquire) || self.client.state().is_terminal()
-    }
-
-    /// Resolves as soon as the lock can no longer be *relied on*: the connection dropped
-    /// (`None`: the session may well survive and the lock with it, but until a server answers
-    /// again this process cannot know), or the lock was lost (`Some(reason)`, as
-    /// [`LockGuard::lost`]). Stricter than `lost()`, like Curator's SUSPENDED state: for work
-    /// that must stop while in doubt because the protected resource cannot check a fencing
-    /// token. After a `None`, wait for the client's state to be connected again and check
-    /// [`LockGuard::is_lost`] before going on.
-    pub async fn at_risk(&self) -> Option<LockLost> {
-        // Every transition in order (a `watch` channel could skip a short disconnection).
-        let mut changes = self.client.state_changes();
-        let disconnected = async {
-            while let Some(s) = changes.next().await {
-                if !s.is_connected() {
-                    return;
-                }
-            }
-        };
-        tokio::select! {
-            lost = self.lost() => Some(lost),
-            () = disconnected => match self.client.state() {
-                s if s.is_terminal() => Some(self.lost().await),
-                _ => None,
-            },
-        }
-    }
-
-    /// Resolves when the lock is lost: the session ended (expiry is judged by this client's
-    /// own clock too, so this resolves within the session timeout of losing contact, even if
-    /// no server can tell us), or the node was deleted. Pending forever while the lock is held.
-    pub async fn lost(&self) -> LockLost {
-        let reason = self.watch_loss().await;
-        self.lost_seen.store(true, Ordering::Release);
-        reason
-    }
-
-    async fn watch_loss(&self) -> LockLost {
-        loop {
-            let step = async {
-                match self.client.get_data_w(&self.node).await {
-                    Ok((_, _, watch)) => match watch.await {
-                        Ok(ev) if ev.event_type == EventType::NodeDeleted => {
-                            Some(LockLost::NodeDeleted)
-                        }
-                        Ok(_) => None,
-                        Err(e) => Some(LockLost::SessionEnded(e)),
-                    },
-                    Err(e) if e.is_no_node() => Some(LockLost::NodeDeleted),
-                    Err(e) if e.is_terminal() => Some(LockLost::SessionEnded(e)),
-                    Err(e) => {
-                        pause_if_local(&e).await;
-                        None
-                    }
-                }
-            };
-            tokio::select! {
-                e = self.client.session_ended() => return LockLost::SessionEnded(e),
-                r = step => if let Some(r) = r { return r },
-            }
-        }
-    }
-
-    /// Releases the lock: deletes the node, retrying through connection loss. Fails only if
-    /// the session ended first (then the lock was lost at some point, and the error says so).
-    pub async fn unlock(mut self) -> Result<()> {
-        self.released = true;
-        delete_until_gone(&self.client, &self.node).await
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if !self.released {
-            let client = self.client.clone();
-            let node = std::mem::take(&mut self.node);
-            spawn_cleanup(async move {
-                let _ = delete_until_gone(&client, &node).await;
-            });
-        }
-    }
 }

@@ -55,8 +55,10 @@ pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Res
 }
 
 /// Creates `dir/prefix<seq>` (ephemeral sequential) "protected": if the connection drops
-/// during the create, lists `dir` and adopts the node whose name carries `id` instead of
-/// creating a second one. Missing parents are created. Returns the child name.
+/// during the create, finds the node whose name carries `id` (after a `sync`, see [`find_own`])
+/// and adopts it instead of creating a second one. With `look_first`, looks before the first
+/// create (the caller's own create may have been applied). Missing parents are created.
+/// Returns the child name and its czxid.
 pub(crate) async fn create_protected(
     client: &Client,
     dir: &str,
@@ -64,35 +66,64 @@ pub(crate) async fn create_protected(
     id: &str,
     data: &[u8],
     acl: &[Acl],
-) -> Result<String> {
+    mut look_first: bool,
+) -> Result<(String, i64)> {
     let path = join(dir, prefix);
     loop {
+        if look_first {
+            if let Some(found) = find_own(client, dir, id).await? {
+                return Ok(found);
+            }
+        }
         match client
             .create_with_acl(&path, data, CreateMode::EphemeralSequential, acl.to_vec())
             .await
         {
-            Ok((created, _)) => return Ok(basename(&created).to_string()),
-            Err(e) if e.is_no_node() => create_path(client, dir, acl).await?,
+            Ok((created, stat)) => return Ok((basename(&created).to_string(), stat.czxid)),
+            Err(e) if e.is_no_node() => {
+                create_path(client, dir, acl).await?;
+                look_first = false;
+            }
             Err(e) if e.is_retryable() => {
                 pause_if_local(&e).await;
-                if let Some(name) = find_own(client, dir, id).await? {
-                    return Ok(name);
-                }
+                look_first = true;
             }
             Err(e) => return Err(e),
         }
     }
 }
 
-/// The child of `dir` created by the attempt `id`, if any (retrying through connection loss).
-pub(crate) async fn find_own(client: &Client, dir: &str, id: &str) -> Result<Option<String>> {
+/// The child of `dir` created by the attempt `id`, with its czxid, if any (retrying through
+/// connection loss).
+///
+/// Syncs first: after a connection loss the server this session reconnected to may not have
+/// applied a create that another server answered (the client never saw that reply's zxid, so
+/// the handshake's zxid check does not hold the server back). A listing without the sync could
+/// miss the node, and a second one would be made.
+pub(crate) async fn find_own(
+    client: &Client,
+    dir: &str,
+    id: &str,
+) -> Result<Option<(String, i64)>> {
     loop {
-        match client.get_children(dir).await {
-            Ok((children, _)) => {
-                return Ok(children
-                    .into_iter()
-                    .find(|c| super::lock_node::has_id(c, id)))
-            }
+        let looked = async {
+            client.sync(dir).await?;
+            let (children, _) = client.get_children(dir).await?;
+            let Some(name) = children
+                .into_iter()
+                .find(|c| super::lock_node::has_id(c, id))
+            else {
+                return Ok(None);
+            };
+            Ok::<_, Error>(
+                client
+                    .exists(&join(dir, &name))
+                    .await?
+                    .map(|stat| (name, stat.czxid)),
+            )
+        };
+        match looked.await {
+            Ok(found) => return Ok(found),
             Err(e) if e.is_no_node() => return Ok(None),
             Err(e) if e.is_retryable() => pause_if_local(&e).await,
             Err(e) => return Err(e),
@@ -116,10 +147,34 @@ pub(crate) async fn delete_until_gone(client: &Client, path: &str) -> Result<()>
 /// Deletes every child of `dir` created by attempt `id` (the clean-up of a cancelled acquire,
 /// which may not know whether its create reached the server).
 pub(crate) async fn delete_own(client: &Client, dir: &str, id: &str) -> Result<()> {
-    while let Some(name) = find_own(client, dir, id).await? {
+    while let Some((name, _)) = find_own(client, dir, id).await? {
         delete_until_gone(client, &join(dir, &name)).await?;
     }
     Ok(())
+}
+
+/// Deletes `path` if it is an ephemeral node of this client's session, retrying through
+/// connection loss; leaves a node of any other owner alone. For nodes named by the caller (a
+/// double-barrier participant id), which another session may hold under the same name.
+pub(crate) async fn delete_if_owned(client: &Client, path: &str) -> Result<()> {
+    loop {
+        let step = async {
+            match client.exists(path).await? {
+                Some(st) if st.ephemeral_owner == client.session_id() => {
+                    client.delete(path, Some(st.version)).await
+                }
+                _ => Ok(()),
+            }
+        };
+        match step.await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_no_node() => return Ok(()),
+            // Changed between the look and the delete: look again.
+            Err(e) if e.code() == Some(crate::ErrorCode::BadVersion) => {}
+            Err(e) if e.is_retryable() => pause_if_local(&e).await,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The last segment of a path.
@@ -127,50 +182,49 @@ pub(crate) fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// Runs `f` in the background if a tokio runtime is available. Used from `Drop`, which cannot
-/// await: without a runtime nothing can be sent anyway, and closing the session removes the
-/// ephemeral nodes.
-pub(crate) fn spawn_cleanup<F>(f: F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        handle.spawn(f);
-    }
+/// What an abandoned attempt must remove when it is dropped.
+pub(crate) enum Leftover {
+    /// The children of `dir` whose names carry the attempt's protected id.
+    Protected { dir: String, id: String },
+    /// The node at this path, if it is an ephemeral of this session.
+    Owned(String),
 }
 
-/// Deletes the nodes of an attempt when dropped while armed: makes acquire/enter futures
-/// cancel-safe (a `timeout` or `select!` dropping them leaves nothing behind).
+/// Removes an attempt's nodes when dropped while armed: makes acquire/enter futures
+/// cancel-safe (a `timeout` or `select!` dropping them leaves nothing behind). The deletes are
+/// handed to the client's driver ([`Client::background`]), so a drop outside a runtime, or
+/// while the runtime shuts down, still sends them (as long as the session lives), and a
+/// close sends them before closeSession. Only nodes this session created are ever deleted.
 pub(crate) struct AttemptCleanup {
     client: Client,
-    dir: String,
-    id: String,
-    armed: bool,
+    leftover: Option<Leftover>,
 }
 
 impl AttemptCleanup {
-    pub(crate) fn new(client: &Client, dir: &str, id: &str) -> Self {
+    pub(crate) fn new(client: &Client, leftover: Leftover) -> Self {
         AttemptCleanup {
             client: client.clone(),
-            dir: dir.to_string(),
-            id: id.to_string(),
-            armed: true,
+            leftover: Some(leftover),
         }
     }
 
     /// The attempt succeeded (or cleaned up itself): nothing to do on drop.
     pub(crate) fn disarm(&mut self) {
-        self.armed = false;
+        self.leftover = None;
     }
 }
 
 impl Drop for AttemptCleanup {
     fn drop(&mut self) {
-        if self.armed {
-            let (client, dir, id) = (self.client.clone(), self.dir.clone(), self.id.clone());
-            spawn_cleanup(async move {
-                let _ = delete_own(&client, &dir, &id).await;
-            });
-        }
+        let Some(leftover) = self.leftover.take() else {
+            return;
+        };
+        let client = self.client.clone();
+        self.client.background(async move {
+            let _ = match leftover {
+                Leftover::Protected { dir, id } => delete_own(&client, &dir, &id).await,
+                Leftover::Owned(path) => delete_if_owned(&client, &path).await,
+            };
+        });
     }
 }

@@ -76,6 +76,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.out.clear();
         self.pings.clear();
         self.set_watches_sent.clear();
+        self.lease.on_connection_lost();
         let mut first = Some(cause);
         while let Some(p) = self.inflight.pop_front() {
             let err = match first.take() {

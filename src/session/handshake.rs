@@ -57,11 +57,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         if asked == 0 && self.session_id != 0 && resp.session_id != self.session_id {
             // A new session replaces a read-only one: the old one's liveness says nothing.
             self.alive_anchor = None;
+            self.lease.reset();
         }
         self.session_id = resp.session_id;
         self.passwd = resp.passwd;
         self.negotiated = Some(Duration::from_millis(resp.time_out as u64));
-        self.anchor(sent_at);
+        self.alive_anchor = Some(self.alive_anchor.map_or(sent_at, |a| a.max(sent_at)));
+        self.lease.on_handshake(sent_at);
         self.attempt_deadline = None;
         self.ring.succeeded();
         self.phase = Phase::Connected;

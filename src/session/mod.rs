@@ -21,6 +21,7 @@ mod connection;
 mod event;
 mod handshake;
 mod hosts;
+mod lease;
 mod read_only;
 mod replies;
 mod requests;
@@ -33,6 +34,7 @@ mod tests;
 pub use chroot::Chroot;
 pub use event::{EventType, WatchedEvent};
 pub use hosts::{parse_connect_string, ConnectString, HostPort, HostRing, Rng};
+pub use lease::{forward_bound, CLOCK_RATE_DIVISOR};
 pub use read_only::{FIRST_PROBE, MAX_PROBE_INTERVAL};
 pub use state::SessionState;
 pub use watches::{SetWatchesBatch, WatchKind, WatchRegistry, WatchSink, SET_WATCHES_BATCH_BYTES};
@@ -44,6 +46,7 @@ use crate::proto::{
     WatcherEvent,
 };
 use bytes::{Bytes, BytesMut};
+use lease::Lease;
 use read_only::RwSeeker;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -189,6 +192,8 @@ pub struct Session<C, W> {
     /// Send instant of the latest request the server answered: the server's session clock was
     /// reset no earlier than this, so it cannot expire the session before `anchor + timeout`.
     alive_anchor: Option<Instant>,
+    /// Contacts the leader must know of: the lease (see `lease`).
+    lease: Lease,
     /// When the current connect attempt (TCP + handshake) times out.
     attempt_deadline: Option<Instant>,
     /// When the next connect attempt may start (back-off), while Idle.
@@ -246,6 +251,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             last_send: now,
             last_recv: now,
             alive_anchor: None,
+            lease: Lease::default(),
             attempt_deadline: None,
             retry_at: None,
             close_deadline: None,
@@ -277,6 +283,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// The timeout the server granted, once known.
     pub fn negotiated_timeout(&self) -> Option<Duration> {
         self.negotiated
+    }
+
+    /// The latest instant before which no server can have expired this session, judged from
+    /// the contacts the servers answered (see `lease` for the derivation); `None` before the
+    /// first handshake. It only moves forward while the session lives.
+    pub fn valid_until(&self) -> Option<Instant> {
+        self.lease.valid_until(self.negotiated?)
     }
 
     /// The highest zxid seen in a reply.

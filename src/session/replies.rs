@@ -45,7 +45,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             },
             xid::PING => {
                 if let Some(sent) = self.pings.pop_front() {
-                    self.anchor(sent);
+                    self.anchor(sent, now);
                 }
             }
             xid::AUTH => {
@@ -59,7 +59,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                     self.terminate(Error::AuthFailed, SessionState::AuthFailed);
                 } else {
                     if let Some(sent) = sent {
-                        self.anchor(sent);
+                        self.anchor(sent, now);
                     }
                     if let Some(w) = waiter {
                         w.complete(if header.err == ErrorCode::Ok {
@@ -72,15 +72,17 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             }
             xid::SET_WATCHES => {
                 if let Some(sent) = self.set_watches_sent.pop_front() {
-                    self.anchor(sent);
+                    self.anchor(sent, now);
                 }
             }
             x => self.on_user_reply(now, x, header.err, frame),
         }
     }
 
-    pub(super) fn anchor(&mut self, sent: Instant) {
+    /// A request sent at `sent` was answered at `now`: the server heard from us then.
+    pub(super) fn anchor(&mut self, sent: Instant, now: Instant) {
         self.alive_anchor = Some(self.alive_anchor.map_or(sent, |a| a.max(sent)));
+        self.lease.on_answer(sent, now, self.timeout());
     }
 
     pub(super) fn on_user_reply(&mut self, now: Instant, x: i32, err: ErrorCode, body: &mut Bytes) {
@@ -89,7 +91,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             return self.protocol_violation(now, format!("reply xid {x}, expected {expected:?}"));
         }
         let p = self.inflight.pop_front().expect("front checked");
-        self.anchor(p.sent_at);
+        self.anchor(p.sent_at, now);
         if p.op == OpCode::CloseSession {
             return self.finish_close();
         }

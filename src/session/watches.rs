@@ -98,6 +98,16 @@ impl<W: WatchSink> WatchRegistry<W> {
         kinds.iter().any(|&k| self.count(k, path) > 0)
     }
 
+    /// Number of registrations of every kind, including ones whose receiver is gone but which
+    /// have not fired or been pruned yet (for diagnostics and tests).
+    pub fn len(&self) -> usize {
+        self.maps
+            .iter()
+            .flat_map(HashMap::values)
+            .map(Vec::len)
+            .sum()
+    }
+
     /// True when nothing is registered.
     pub fn is_empty(&self) -> bool {
         self.maps.iter().all(HashMap::is_empty)

@@ -113,5 +113,10 @@ fn describe(lost: &LockLost) -> String {
         }
         LockLost::SessionEnded(e) => format!("the ZooKeeper session ended ({e})"),
         LockLost::NodeDeleted => "its lock node was deleted by someone else".into(),
+        LockLost::LeaseExpired => {
+            "no ZooKeeper server answered within the session's lease (the servers may have \
+             expired the session and given the lock to another process)"
+                .into()
+        }
     }
 }
