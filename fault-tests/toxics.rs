@@ -427,7 +427,12 @@ async fn one_way_partition_with_incoming_traffic_loses_the_lock_before_the_serve
         events_after_cut > 0,
         "no frame reached the holder after the cut: the scenario did not happen"
     );
-    assert_eq!(lost, LockLost::SessionEnded(Error::SessionExpired));
+    assert_eq!(lost, LockLost::LeaseExpired);
+    assert!(
+        g.valid_until() <= acquired_at,
+        "the lease ran until {:?} after the waiter acquired",
+        g.valid_until() - acquired_at
+    );
     assert!(
         lost_at <= acquired_at,
         "the waiter held the lock {:?} before the cut holder knew it had lost it",

@@ -64,6 +64,42 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
 //! ```
 //!
+//! ## A held lock: fencing token and lease
+//!
+//! A lock is lost when its session expires (the holder was cut off, or its process paused,
+//! for the session timeout). The guard's *lease*, [`recipes::LockGuard::valid_until`], is the
+//! latest instant before which no server can have expired the session, judged on this process's
+//! clock: check it before each externally visible step. The *fencing token* (the lock node's
+//! czxid, larger for every later holder for the life of the ensemble) lets the protected
+//! resource reject a stale holder's late writes; it is the real protection.
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-lease-{}", std::process::id());
+//! use std::time::{Duration, Instant};
+//! use zksync::{recipes::Mutex, Client};
+//!
+//! let client = Client::connect(&hosts).await?;
+//! let guard = Mutex::new(client.clone(), &path).lock().await?;
+//! let token = guard.fencing_token();
+//! let mut highest_accepted = 0; // kept by the protected store, not by the lock holder
+//! for _step in 0..3 {
+//!     // Is the lock certainly ours for the next 100 ms (what one step takes at most)?
+//!     if guard.valid_until() < Instant::now() + Duration::from_millis(100) {
+//!         break; // the lease is about to run out: stop before acting
+//!     }
+//!     // The store accepts the write only if the token is not below the highest it has seen.
+//!     assert!(token >= highest_accepted);
+//!     highest_accepted = token;
+//! }
+//! assert!(!guard.is_lost()); // true once the lease passed without contact, or the node went
+//! guard.unlock().await?;
+//! # client.delete(&path, None).await?;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
 //! ## Barrier
 //!
 //! ```
@@ -114,7 +150,7 @@
 //!
 //! | event | requests in flight | queued requests | watches | locks held |
 //! |---|---|---|---|---|
-//! | connection lost | fail with [`Error::ConnectionLoss`] (may have been applied) | wait for the reconnect (bounded) | kept, re-registered on reconnect; fire at once if the node changed meanwhile | still held |
+//! | connection lost | fail with [`Error::ConnectionLoss`] (may have been applied) | wait for the reconnect (bounded) | kept, re-registered on reconnect; fire at once if the node changed meanwhile | still held; once the lease runs out without contact, `LockGuard::lost()` resolves (`LeaseExpired`) |
 //! | session expired (server said so, or no server answered for the whole session timeout) | fail with [`Error::SessionExpired`] | fail | fail with `SessionExpired` | lost: `LockGuard::lost()` resolves |
 //! | client closed | fail with [`Error::Closed`] | fail | fail | released (the server deletes ephemeral nodes) |
 //!
