@@ -21,8 +21,9 @@ async fn latency_below_the_session_timeout_slows_calls_but_keeps_the_session() {
         .unwrap();
     let log = StateLog::start(&c);
 
-    // 600 ms towards the client, 200 ms towards the server: a round trip of 800 ms, below
-    // the client's ping interval (t/3) so its read timeout (2t/3) never fires.
+    // 600 ms towards the client, 200 ms towards the server: a round trip of 800 ms, well
+    // below the read timeout (2t/3; pings every t/6 are answered in a steady stream), and
+    // slow enough that the lease must rest on older contacts.
     let (down, up) = (600u32, 200u32);
     add_toxic(&f.proxy(1).name, DOWN, Toxic::Latency { ms: down }).await;
     add_toxic(&f.proxy(1).name, UP, Toxic::Latency { ms: up }).await;

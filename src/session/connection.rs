@@ -139,7 +139,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 if unanswered || now >= self.last_recv + t * 2 / 3 {
                     self.drop_connection(now, Error::ConnectionLoss);
                 } else {
-                    if now >= self.last_send + t / 3 {
+                    if now >= self.last_send + ping_interval(t) {
                         encode_request_frame(&mut self.out, xid::PING, &Request::Ping);
                         self.pings.push_back(now);
                         self.last_send = now;

@@ -21,10 +21,10 @@
 //! send time of the latest contact that counts, plus `T`, less [`CLOCK_RATE_DIVISOR`]'s share of
 //! `T` for the difference between the rates of this client's clock and the leader's.
 //!
-//! With the client's pings every `T/3` of silence, a contact counts one ping later, so on an
-//! idle session the lease reaches about `2T/3` ahead right after a ping and never falls below
-//! about `T/3` ahead while round trips stay under `T/12`. A process that is paused (a stall, a
-//! SIGSTOP) cannot renew it: after a pause longer than that, the lease has run out when the
+//! The client pings after every `T/6` of silence (see `ping_interval`), so on an idle
+//! connection a contact counts two pings later: the lease stays about `T/2` to `2T/3` ahead, and
+//! one slow answer (up to about `T/2`) does not let it run out. A process that is paused (a
+//! stall, a SIGSTOP) cannot renew it: after a pause longer than that, the lease has run out when the
 //! process looks, before its driver has run.
 
 use std::collections::VecDeque;

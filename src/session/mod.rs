@@ -214,6 +214,16 @@ pub struct Session<C, W> {
     rw_seeker: RwSeeker,
 }
 
+/// How long the connection may stay silent before the client pings: a sixth of the session
+/// timeout (the reference client waits a third). The read timeout (2T/3 without a frame) needs
+/// only a third; the lease needs more: a contact counts for it only once a request sent a
+/// quarter timeout after its answer was answered (see `lease`), so with pings every T/6 the
+/// lease rests on a contact about T/3 old, stays about 2T/3 ahead, and one slow answer (up to
+/// about T/2) does not let it run out while the connection is fine.
+pub fn ping_interval(timeout: Duration) -> Duration {
+    timeout / 6
+}
+
 fn ms(d: Duration) -> i32 {
     d.as_millis().min(i32::MAX as u128) as i32
 }
@@ -351,7 +361,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             Phase::Connecting | Phase::Handshaking { .. } => add(self.attempt_deadline),
             Phase::Connected => {
                 let t = self.timeout();
-                add(Some(self.last_send + t / 3));
+                add(Some(self.last_send + ping_interval(t)));
                 add(Some(self.last_recv + t * 2 / 3));
                 add(self.answer_deadline());
                 add(self.rw_seeker.deadline());

@@ -408,8 +408,8 @@ fn handshake_for_a_new_session() {
         h.frames().is_empty(),
         "no credentials, no watches, nothing queued"
     );
-    // The negotiated timeout drives the timers: ping T/3 after the last send.
-    assert_eq!(h.deadline_ms(), Some(8 + 4_000));
+    // The negotiated timeout drives the timers: ping T/6 after the last send.
+    assert_eq!(h.deadline_ms(), Some(8 + 2_000));
 }
 
 #[test]
@@ -612,8 +612,8 @@ fn read_only_session_probes_other_hosts_and_moves_to_a_read_write_one() {
     assert_ne!(probed, ro_host);
     assert_eq!(
         h.deadline_ms(),
-        Some(10_000),
-        "no second probe while one runs"
+        Some(5_000),
+        "no second probe while one runs (the ping is next)"
     );
     // "ro": the next probe comes after twice the interval.
     h.at(130);
@@ -650,7 +650,7 @@ fn read_only_session_probes_other_hosts_and_moves_to_a_read_write_one() {
     );
     assert_eq!(h.s.session_id(), SID2);
     // From now on the session is resumed by id, and nothing probes any more.
-    assert_eq!(h.deadline_ms(), Some(340 + 10_000), "only the ping is due");
+    assert_eq!(h.deadline_ms(), Some(340 + 5_000), "only the ping is due");
     h.s.on_connection_lost(h.now, Error::ConnectionLoss);
     h.expect_connect();
     assert_eq!(h.tcp_up().session_id, SID2);
@@ -728,7 +728,7 @@ fn read_write_sessions_and_single_hosts_never_probe() {
     // A session that allows read-only servers but is on a read-write one.
     let mut h = H::new(3, read_only_cfg(30_000));
     h.establish(30_000);
-    assert_eq!(h.deadline_ms(), Some(10_000), "only the ping");
+    assert_eq!(h.deadline_ms(), Some(5_000), "only the ping");
     // A read-only server but nowhere else to go.
     let mut h = H::new(1, read_only_cfg(30_000));
     h.s.start(h.now);
@@ -736,7 +736,7 @@ fn read_write_sessions_and_single_hosts_never_probe() {
     h.tcp_up();
     h.connect_response(30_000, SID, &PASSWD, true);
     h.actions();
-    assert_eq!(h.deadline_ms(), Some(10_000), "only the ping");
+    assert_eq!(h.deadline_ms(), Some(5_000), "only the ping");
 }
 
 #[test]
@@ -830,13 +830,13 @@ fn an_unsolicited_ping_auth_or_set_watches_reply_drops_the_connection() {
 // ----- pings and the read timeout -----
 
 #[test]
-fn ping_after_a_third_of_the_timeout_idle_not_before() {
+fn ping_after_a_sixth_of_the_timeout_idle_not_before() {
     let mut h = H::new(1, cfg(30_000));
-    h.establish(3_000); // T = 3 s: ping after 1 s idle, read timeout after 2 s silent.
-    assert_eq!(h.deadline_ms(), Some(1_000));
-    h.tick(999);
-    assert!(h.frames().is_empty(), "no ping before T/3");
-    h.tick(1_000);
+    h.establish(3_000); // T = 3 s: ping after 0.5 s idle, read timeout after 2 s silent.
+    assert_eq!(h.deadline_ms(), Some(500));
+    h.tick(499);
+    assert!(h.frames().is_empty(), "no ping before T/6");
+    h.tick(500);
     assert_eq!(
         h.sent(),
         vec![Sent {
@@ -844,14 +844,14 @@ fn ping_after_a_third_of_the_timeout_idle_not_before() {
             req: Request::Ping
         }]
     );
-    // Next ping T/3 after this one; read timeout 2T/3 after the last frame (the handshake).
-    assert_eq!(h.deadline_ms(), Some(2_000));
-    h.at(1_010);
+    // Next ping T/6 after this one; read timeout 2T/3 after the last frame (the handshake).
+    assert_eq!(h.deadline_ms(), Some(1_000));
+    h.at(510);
     h.reply(xid::PING, 0, ErrorCode::Ok, None);
-    assert_eq!(h.deadline_ms(), Some(2_000));
-    h.tick(1_999);
+    assert_eq!(h.deadline_ms(), Some(1_000));
+    h.tick(999);
     assert!(h.frames().is_empty());
-    h.tick(2_000);
+    h.tick(1_000);
     assert_eq!(
         h.sent(),
         vec![Sent {
@@ -861,7 +861,7 @@ fn ping_after_a_third_of_the_timeout_idle_not_before() {
     );
     assert!(
         h.actions().is_empty(),
-        "the ping reply at 1010 kept the connection alive"
+        "the ping reply at 510 kept the connection alive"
     );
 }
 
@@ -872,15 +872,15 @@ fn sends_postpone_the_ping() {
     h.at(600);
     h.submit(exists("/x", false), None);
     assert_eq!(h.sent().len(), 1);
-    assert_eq!(h.deadline_ms(), Some(1_600));
+    assert_eq!(h.deadline_ms(), Some(1_100));
     h.tick(1_000);
     assert!(
         h.frames().is_empty(),
         "a request was sent 400 ms ago: no ping yet"
     );
-    h.at(1_100);
+    h.at(1_050);
     h.reply_ok(1, 5, Response::Stat(stat(1)));
-    h.tick(1_600);
+    h.tick(1_100);
     assert_eq!(
         h.sent(),
         vec![Sent {
@@ -890,8 +890,8 @@ fn sends_postpone_the_ping() {
     );
     assert_eq!(
         h.deadline_ms(),
-        Some(2_600),
-        "ping at 1600+1000 before read timeout at 1100+2000"
+        Some(1_600),
+        "ping at 1100+500 before read timeout at 1050+2000"
     );
 }
 
@@ -973,12 +973,14 @@ fn any_frame_counts_as_liveness() {
             req: Request::Ping
         }]
     );
-    assert_eq!(
-        h.deadline_ms(),
-        Some(3_000),
-        "next ping before the read timeout at 3900"
-    );
-    h.tick(3_000);
+    // Pings every T/6 (unanswered here) do not count as liveness; the read timeout comes 2T/3
+    // after the last frame, the notification at 1900.
+    for at in [2_500, 3_000, 3_500] {
+        assert_eq!(h.deadline_ms(), Some(at), "next ping");
+        h.tick(at);
+        assert_eq!(h.sent().len(), 1, "a ping at {at}");
+        assert!(h.actions().is_empty());
+    }
     assert_eq!(h.deadline_ms(), Some(3_900));
     h.tick(3_899);
     assert!(h.actions().is_empty());
@@ -2741,4 +2743,89 @@ fn a_read_only_session_without_answers_is_dropped_but_not_expired() {
         "{:?}",
         h.s.state()
     );
+}
+
+// ----- the lease -----
+
+/// Runs an idle session for `until_ms` of virtual time in 10 ms steps, answering each ping
+/// after `rtt(n)` ms (n counts pings from 0); returns the smallest headroom (lease end minus
+/// now) seen, in ms (negative: the lease ran out while the connection was fine).
+fn idle_lease_headroom(t_ms: i32, until_ms: u64, rtt: impl Fn(usize) -> u64) -> i64 {
+    let mut h = H::new(1, cfg(t_ms as u64));
+    h.establish(t_ms);
+    let mut due: std::collections::VecDeque<u64> = Default::default();
+    let mut pings = 0;
+    let mut worst = i64::MAX;
+    let mut now = 0;
+    while now < until_ms {
+        now += 10;
+        h.tick(now);
+        for s in h.sent() {
+            assert_eq!(s.xid, xid::PING, "only pings on an idle session");
+            due.push_back(now + rtt(pings));
+            pings += 1;
+        }
+        while due.front().is_some_and(|&d| d <= now) {
+            due.pop_front();
+            h.reply(xid::PING, 0, ErrorCode::Ok, None);
+        }
+        assert!(h.actions().is_empty(), "the connection stays up");
+        let until = h.s.valid_until().expect("established");
+        worst = worst.min(h.ms(until) as i64 - now as i64);
+    }
+    worst
+}
+
+#[test]
+fn the_lease_starts_at_the_handshake_and_never_reaches_past_one_timeout() {
+    let mut h = H::new(1, cfg(3_000));
+    assert_eq!(h.s.valid_until(), None);
+    h.establish(3_000); // the handshake was sent at 0
+    assert_eq!(h.s.valid_until(), Some(h.t(3_000 - 30)));
+    // A ping at 500 answered at 510 does not count yet: the follower may not have passed it on.
+    h.tick(500);
+    h.at(510);
+    h.reply(xid::PING, 0, ErrorCode::Ok, None);
+    assert_eq!(h.s.valid_until(), Some(h.t(2_970)));
+    // Still not after the ping at 1000 (sent less than T/4 = 750 ms after 510)...
+    h.tick(1_000);
+    h.at(1_010);
+    h.reply(xid::PING, 0, ErrorCode::Ok, None);
+    assert_eq!(h.s.valid_until(), Some(h.t(2_970)));
+    // ...but the ping sent at 1500 proves the server was alive 990 ms after answering the one
+    // sent at 500: that contact counts now.
+    h.tick(1_500);
+    h.at(1_510);
+    h.reply(xid::PING, 0, ErrorCode::Ok, None);
+    assert_eq!(h.s.valid_until(), Some(h.t(500 + 2_970)));
+}
+
+#[test]
+fn the_lease_stays_ahead_on_an_idle_connection_even_with_one_slow_answer() {
+    // Prompt answers: the lease rests on a contact T/3 to T/2 old, so stays about T/2 ahead.
+    let prompt = idle_lease_headroom(3_000, 20_000, |_| 5);
+    assert!(prompt >= 1_400, "headroom {prompt} ms");
+    // Round trips of 400 ms (beyond T/12, where pings every T/3 would let it lapse).
+    let slow = idle_lease_headroom(3_000, 20_000, |_| 400);
+    assert!(slow > 500, "headroom {slow} ms");
+    // One answer delayed by a third of the timeout (a server's GC pause).
+    let hiccup = idle_lease_headroom(3_000, 20_000, |n| if n == 10 { 1_000 } else { 5 });
+    assert!(hiccup > 0, "headroom {hiccup} ms");
+}
+
+#[test]
+fn the_lease_is_not_renewed_by_a_lost_connection_nor_by_a_dead_server() {
+    let mut h = H::new(2, cfg(3_000));
+    h.establish(3_000);
+    h.tick(500);
+    h.at(505);
+    h.reply(xid::PING, 0, ErrorCode::Ok, None);
+    // The connection drops: the ping answered at 505 can never be vouched for by that server.
+    h.at(600);
+    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    assert_eq!(h.s.valid_until(), Some(h.t(2_970)));
+    // A reconnect: the new handshake (sent at 700) counts at once.
+    h.at(700);
+    h.reconnect(3_000);
+    assert_eq!(h.s.valid_until(), Some(h.t(700 + 2_970)));
 }
