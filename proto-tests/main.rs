@@ -1,6 +1,7 @@
 //! Conformance tests against a real ZooKeeper ensemble (`ZOOKEEPER_PEERS`).
 
 mod auth_acl;
+mod background;
 mod chroot;
 mod common;
 mod fake;
