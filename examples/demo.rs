@@ -397,8 +397,9 @@ async fn lost_lock(d: &Demo) {
                 "  zksync --servers {} --session-timeout 2000 lock {lock} -- ./work-forever.sh",
                 proxy.addr
             ),
-            "next waits for the same lock. When the session expires, zksync stops the",
-            "holder's command (SIGTERM) and exits 4; next gets the lock with a larger token.",
+            "next waits for the same lock. When the holder's lease runs out (before the servers",
+            "can expire its session), zksync stops the holder's command (SIGTERM) and exits 4;",
+            "next gets the lock with a larger fencing token (the lock node's czxid).",
         ],
     );
     let forever = r#"trap 'echo "got SIGTERM, stopping"; exit 0' TERM; echo "WRITE lock held (fencing token $ZKSYNC_FENCING_TOKEN), working"; while :; do sleep 0.1; done"#;

@@ -104,10 +104,12 @@ pub enum Command {
     #[command(
         long_about = "Acquire the write lock (or a read lock with --read) at PATH, run CMD while \
                       holding it, release it, and exit with CMD's exit status.\n\n\
-                      CMD gets the lock's fencing token in $ZKSYNC_FENCING_TOKEN (it grows with \
-                      every new holder). If the lock is lost while CMD runs (the session \
-                      expired), CMD's process group gets SIGTERM, then SIGKILL after \
-                      --kill-after, and zksync exits with status 4. SIGINT, SIGTERM and SIGHUP \
+                      CMD gets the lock's fencing token in $ZKSYNC_FENCING_TOKEN (the lock \
+                      node's czxid: it grows with every new holder, for the life of the \
+                      ensemble). If the lock is lost while CMD runs (its lease ran out without \
+                      contact with ZooKeeper, which happens before the servers can expire the \
+                      session, or the session expired), CMD's process group gets SIGTERM, then \
+                      SIGKILL after --kill-after, and zksync exits with status 4. SIGINT, SIGTERM and SIGHUP \
                       sent to zksync are passed on to CMD; the lock is released once CMD is \
                       gone.",
         after_help = LOCK_EXAMPLES
