@@ -186,8 +186,15 @@ impl DoubleBarrier {
                 }
                 Err(e) if e.is_node_exists() || e.is_retryable() => {
                     pause_if_local(&e).await;
-                    // Ours (a create whose reply was lost) or another process's?
-                    match self.client.exists(me).await {
+                    // Ours (a create whose reply was lost) or another process's? After a
+                    // connection loss, sync first: the new server may not have applied it yet.
+                    let look = async {
+                        if e.is_retryable() {
+                            self.client.sync(me).await?;
+                        }
+                        self.client.exists(me).await
+                    };
+                    match look.await {
                         Ok(Some(st)) if st.ephemeral_owner == self.client.session_id() => {
                             return Ok(st.czxid)
                         }
