@@ -10,6 +10,7 @@ use super::support::{delete_until_gone, pause_if_local};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::session::EventType;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -25,7 +26,8 @@ pub enum LockLost {
     /// The session's lease ran out with no newer contact with the servers
     /// ([`LockGuard::valid_until`] passed): the servers may have expired the session and given
     /// the lock to another process. The client may still reconnect with the session (then the
-    /// lock was in fact held all along), but this process could not know in time.
+    /// lock was in fact held all along), but this process could not know in time, so the guard
+    /// counts as lost for good.
     LeaseExpired,
 }
 
@@ -86,6 +88,8 @@ pub struct LockGuard {
     token: i64,
     released: bool,
     monitor: OnceLock<watch::Receiver<Seen>>,
+    /// Set by the first `is_lost()` that said true.
+    lost: AtomicBool,
 }
 
 impl LockGuard {
@@ -98,6 +102,7 @@ impl LockGuard {
             token: czxid,
             released: false,
             monitor: OnceLock::new(),
+            lost: AtomicBool::new(false),
         }
     }
 
@@ -137,18 +142,26 @@ impl LockGuard {
             .unwrap_or_else(Instant::now)
     }
 
-    /// True when this process cannot count on holding the lock: the lease has passed without
+    /// True once this process cannot count on holding the lock: the lease has passed without
     /// newer contact (judged on the clock now, so also right after a pause of the process,
-    /// before any await), the session ended, or the monitor of [`LockGuard::lost`] saw the
-    /// node go. A lease that ran out while the client was cut off is renewed if the client
-    /// reconnects with its session still alive (then this is false again: the servers never
-    /// gave the lock away); treat a `true` as "stop now".
+    /// before any await), the session ended, or the monitor of [`LockGuard::lost`] saw the node
+    /// go. Once true it stays true: a lease that ran out is not trusted again even if the client
+    /// then reconnects with its session (the node is probably still there: unlock and acquire
+    /// again to go on).
     pub fn is_lost(&self) -> bool {
-        self.monitor
+        if self.lost.load(Ordering::Acquire) {
+            return true;
+        }
+        let lost = self
+            .monitor
             .get()
             .is_some_and(|rx| rx.borrow().lost.is_some())
             || self.client.state().is_terminal()
-            || Instant::now() >= self.valid_until()
+            || Instant::now() >= self.valid_until();
+        if lost {
+            self.lost.store(true, Ordering::Release);
+        }
+        lost
     }
 
     /// Resolves when the lock is lost: the lease ran out without newer contact
