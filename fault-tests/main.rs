@@ -1,5 +1,6 @@
 //! Fault-injection tests: Toxiproxy faults between the client and the ensemble, and servers
-//! killed under it, with safety checks on the recipes (see fault-tests/README.md).
+//! killed under it, with safety checks on the recipes (see the "Fault tests" section of the
+//! repository's README.md).
 //!
 //! Each test is `#[ignore]`d: it needs a Toxiproxy-compatible server at `TOXIPROXY` with
 //! proxies `zk1..zk5` in front of the ensemble's nodes, and it stops and kills the local

@@ -6,6 +6,7 @@ mod chroot;
 mod common;
 mod fake;
 mod hostile;
+mod lagging;
 mod limits;
 mod multi;
 mod ops;

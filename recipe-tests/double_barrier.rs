@@ -80,10 +80,109 @@ async fn cancelled_enter_removes_own_node() {
     let path = ns.path("b");
     let c = client().await;
     let b = DoubleBarrier::new(c.clone(), &path, "quitter", 3);
-    let r = tokio::time::timeout(Duration::from_millis(300), b.enter()).await;
-    assert!(r.is_err(), "enter of 1 of 3 must not succeed");
-    wait_children(&c, &path, |ch| !ch.iter().any(|n| n == "quitter")).await;
+    // Boxed, so that `drop` below really drops the future (as a timeout or select! would).
+    let mut enter = Box::pin(b.enter());
+    // Cancel the enter only once its node is there (seen by another session).
+    let admin = ns.synced_admin().await;
+    tokio::select! {
+        r = &mut enter => panic!("enter of 1 of 3 returned: {r:?}"),
+        _ = wait_children(admin, &path, |ch| ch.iter().any(|n| n == "quitter")) => {}
+    }
+    let (_, st) = admin.get_data(&format!("{path}/quitter")).await.unwrap();
+    assert_eq!(st.ephemeral_owner, c.session_id(), "the waiter's own node");
+    drop(enter);
+    wait_children(admin, &path, |ch| !ch.iter().any(|n| n == "quitter")).await;
     c.close().await;
+    ns.cleanup().await;
+}
+
+/// The ephemeral owner of `path` as the admin sees it after catching up.
+async fn owner(ns: &Namespace, path: &str) -> Option<i64> {
+    let admin = ns.synced_admin().await;
+    admin
+        .exists(path)
+        .await
+        .unwrap()
+        .map(|st| st.ephemeral_owner)
+}
+
+/// Fails the test if `watch` (armed on a node) reports a deletion within `within`. A bounded
+/// wait for a negative: a wrongly queued background delete runs within a few round trips.
+async fn assert_not_deleted_within(watch: zksync::OneshotWatch, within: Duration, what: &str) {
+    if let Ok(ev) = tokio::time::timeout(within, watch).await {
+        let ev = ev.expect("watch");
+        if ev.event_type == zksync::EventType::NodeDeleted {
+            panic!("{what}: the other participant's node was deleted ({ev:?})");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_taken_id_does_not_delete_the_live_participants_node() {
+    let ns = Namespace::new("dbar-taken").await;
+    let path = ns.path("b");
+    let node = format!("{path}/x");
+    let a = client().await;
+    let b = client().await;
+    let bar_a = DoubleBarrier::new(a.clone(), &path, "x", 3);
+    let mut entering = tokio::spawn(async move { bar_a.enter().await });
+    wait_children(ns.synced_admin().await, &path, |ch| {
+        ch.iter().any(|n| n == "x")
+    })
+    .await;
+    assert_eq!(owner(&ns, &node).await, Some(a.session_id()), "A's node");
+    let (_, _, watch) = ns.admin.get_data_w(&node).await.unwrap();
+
+    let r = guard(
+        "enter with a taken id",
+        DoubleBarrier::new(b.clone(), &path, "x", 3).enter(),
+    )
+    .await;
+    assert!(
+        r.as_ref().is_err_and(Error::is_node_exists),
+        "enter with an id another session holds fails with NodeExists: {r:?}"
+    );
+    // B may have queued a clean-up: give it the time to run, then close B (which sends
+    // anything queued before the session ends).
+    assert_not_deleted_within(watch, Duration::from_secs(3), "after B's failed enter").await;
+    b.close().await;
+    assert_eq!(
+        owner(&ns, &node).await,
+        Some(a.session_id()),
+        "A's node survives B's failed enter"
+    );
+    assert!(still_blocked(&mut entering).await, "A still waits for 3");
+    entering.abort();
+    a.close().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn leave_with_a_taken_id_does_not_delete_the_other_participants_node() {
+    let ns = Namespace::new("dbar-taken-leave").await;
+    let path = ns.path("b");
+    let node = format!("{path}/x");
+    let a = client().await;
+    let b = client().await;
+    let bar_a = DoubleBarrier::new(a.clone(), &path, "x", 1);
+    guard("A enters alone", bar_a.enter()).await.unwrap();
+    assert_eq!(owner(&ns, &node).await, Some(a.session_id()), "A's node");
+    let (_, _, watch) = ns.admin.get_data_w(&node).await.unwrap();
+
+    // B never entered but uses the same id. Whether its leave fails, returns or waits for A
+    // is up to the recipe (a wait is cut short here); it must not remove A's node.
+    let bar_b = DoubleBarrier::new(b.clone(), &path, "x", 1);
+    let r = tokio::time::timeout(Duration::from_secs(3), bar_b.leave()).await;
+    eprintln!("leave with a taken id: {r:?}");
+    assert_not_deleted_within(watch, Duration::from_secs(2), "after B's leave").await;
+    b.close().await;
+    assert_eq!(
+        owner(&ns, &node).await,
+        Some(a.session_id()),
+        "A's node survives B's leave"
+    );
+    guard("A leaves", bar_a.leave()).await.unwrap();
+    a.close().await;
     ns.cleanup().await;
 }
 
