@@ -22,8 +22,10 @@ async fn read_lock_alone_and_write_lock_alone() {
     assert!(
         children[0].starts_with("_c_") && children[0][3..35].bytes().all(|b| b.is_ascii_hexdigit())
     );
-    // The token's source (sequence number today, the node's czxid by the design) is not
-    // pinned here; that it grows is.
+    // The token is the node's czxid; the sequence number is the queue position.
+    let (_, st) = c.get_data(r.node_path()).await.unwrap();
+    assert_eq!(r.fencing_token(), st.czxid);
+    assert_eq!(r.sequence(), node.seq);
     let read_token = r.fencing_token();
     r.unlock().await.unwrap();
     let w = lock.write().await.unwrap();
@@ -198,17 +200,28 @@ async fn holder_session_expiry_lets_waiter_in_and_guard_reports_lost() {
     let g = RwLock::new(holder.clone(), &dir).write().await.unwrap();
     let wc = client().await;
     let lock = RwLock::new(wc.clone(), &dir);
-    let waiter = tokio::spawn(async move { lock.write().await });
+    let waiter = tokio::spawn(async move {
+        let g = lock.write().await;
+        (Instant::now(), g)
+    });
     wait_children(&wc, &dir, |c| c.len() == 2).await;
 
     let cut_at = Instant::now();
     fwd.blackhole(true);
     let lost = guard("holder notices the loss", g.lost()).await;
     let lost_after = cut_at.elapsed();
-    assert_eq!(lost, LockLost::SessionEnded(zksync::Error::SessionExpired));
+    // The lease runs out first (before the client's own expiry judgement, and before any
+    // server can have expired the session).
+    assert_eq!(lost, LockLost::LeaseExpired);
     assert!(g.is_lost());
-    let w = guard("waiter after expiry", waiter).await.unwrap().unwrap();
-    let acquired_after = cut_at.elapsed();
+    let (acquired_at, w) = guard("waiter after expiry", waiter).await.unwrap();
+    let w = w.unwrap();
+    let acquired_after = acquired_at - cut_at;
+    assert!(
+        g.valid_until() <= acquired_at,
+        "the holder's lease ran until {:?} after the waiter acquired",
+        g.valid_until() - acquired_at
+    );
     let negotiated = holder.session_timeout();
     // Bounds, not targets: lost() within the session timeout (plus scheduling slack), the
     // waiter within timeout + tick + slack. Both generous for a loaded machine.
