@@ -1,7 +1,7 @@
 //! A barrier: one node whose existence holds every waiter back.
 
 use super::lock_node::new_id;
-use super::support::{create_path, pause_if_local};
+use super::support::{after_sync, create_path, pause_if_local};
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::parent;
@@ -126,13 +126,13 @@ impl Barrier {
     /// was lost) wrote.
     async fn current(&self, sync: bool) -> Result<Option<(Bytes, i64)>> {
         loop {
-            let look = async {
-                if sync {
-                    self.client.sync(&self.path).await?;
-                }
-                self.client.get_data(&self.path).await
+            let read = self.client.get_data(&self.path);
+            let look = if sync {
+                after_sync(&self.client, &self.path, read).await
+            } else {
+                read.await
             };
-            match look.await {
+            match look {
                 Ok((data, stat)) => return Ok(Some((data, stat.czxid))),
                 Err(e) if e.is_no_node() => return Ok(None),
                 Err(e) if e.is_retryable() => pause_if_local(&e).await,
@@ -152,17 +152,18 @@ impl Barrier {
     /// a release. Syncs first, so a barrier that another process set before this call holds
     /// this waiter back even if this session's server has not applied the set yet.
     pub async fn wait(&self) -> Result<()> {
-        loop {
-            match self.client.sync(&self.path).await {
-                Ok(()) => break,
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
-        }
+        let mut synced = false;
         loop {
             // getData rather than exists: on a missing node it sets no watch, so a waiter
             // that returns at once leaves nothing dangling on the server.
-            match self.client.get_data_w(&self.path).await {
+            let read = self.client.get_data_w(&self.path);
+            let look = if synced {
+                read.await
+            } else {
+                after_sync(&self.client, &self.path, read).await
+            };
+            synced = synced || look.is_ok() || look.as_ref().is_err_and(|e| e.is_no_node());
+            match look {
                 Err(e) if e.is_no_node() => return Ok(()),
                 Ok((_, _, watch)) => {
                     // A deletion event is the condition itself (the node was absent at that

@@ -1,6 +1,8 @@
 //! A double barrier: `count` participants enter together and leave together.
 
-use super::support::{create_path, delete_if_owned, pause_if_local, AttemptCleanup, Leftover};
+use super::support::{
+    after_sync, create_path, delete_if_owned, pause_if_local, AttemptCleanup, Leftover,
+};
 use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
 use crate::error::{Error, Result};
 use crate::paths::join;
@@ -188,13 +190,13 @@ impl DoubleBarrier {
                     pause_if_local(&e).await;
                     // Ours (a create whose reply was lost) or another process's? After a
                     // connection loss, sync first: the new server may not have applied it yet.
-                    let look = async {
-                        if e.is_retryable() {
-                            self.client.sync(me).await?;
-                        }
-                        self.client.exists(me).await
+                    let read = self.client.exists(me);
+                    let look = if e.is_retryable() {
+                        after_sync(&self.client, me, read).await
+                    } else {
+                        read.await
                     };
-                    match look.await {
+                    match look {
                         Ok(Some(st)) if st.ephemeral_owner == self.client.session_id() => {
                             return Ok(st.czxid)
                         }
@@ -302,9 +304,14 @@ impl DoubleBarrier {
     pub async fn leave(&self) -> Result<()> {
         self.check_args()?;
         let me = self.me();
-        let mut mine = self.owns(&me).await?;
+        // Both in one round trip: the first listing and whether the node of our id is ours.
+        let (first, mine) = tokio::join!(self.participants(), self.owns(&me));
+        let (mut listed, mut mine) = (Some(first?), mine?);
         loop {
-            let participants = self.participants().await?;
+            let participants = match listed.take() {
+                Some(p) => p,
+                None => self.participants().await?,
+            };
             let Some(lowest) = participants.first() else {
                 break;
             };

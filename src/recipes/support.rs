@@ -17,6 +17,20 @@ pub(crate) async fn pause_if_local(e: &Error) {
     }
 }
 
+/// Runs `read` right behind a `sync` of `path`, pipelined (one round trip's wait, not two):
+/// the server answers the read only after it has caught up with the leader. Replies come in
+/// order on one connection, so if the sync succeeded the read was answered after it; if the
+/// sync failed (a connection loss), its error is returned and the read's result is dropped.
+pub(crate) async fn after_sync<T>(
+    client: &Client,
+    path: &str,
+    read: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let (synced, read) = tokio::join!(client.sync(path), read);
+    synced?;
+    read
+}
+
 /// Creates every missing ancestor of `path` and `path` itself as empty persistent nodes with
 /// `acl`; nodes that already exist are fine.
 pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Result<()> {
@@ -107,8 +121,7 @@ pub(crate) async fn find_own(
 ) -> Result<Option<(String, i64)>> {
     loop {
         let looked = async {
-            client.sync(dir).await?;
-            let (children, _) = client.get_children(dir).await?;
+            let (children, _) = after_sync(client, dir, client.get_children(dir)).await?;
             let Some(name) = children
                 .into_iter()
                 .find(|c| super::lock_node::has_id(c, id))
