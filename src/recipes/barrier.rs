@@ -97,25 +97,44 @@ impl Barrier {
     /// `sync`) whether the node it deleted (known by its czxid) is gone, and never deletes a
     /// barrier that another process set after it.
     pub async fn unset(&self) -> Result<()> {
-        let Some((_, czxid)) = self.current(true).await? else {
-            return Err(Error::Server(ErrorCode::NoNode));
+        // One round trip: catch up with the leader, note which node is there (its czxid), and
+        // delete it. Replies come in order, so the czxid is that of the node the delete met.
+        let (synced, seen, deleted) = tokio::join!(
+            self.client.sync(&self.path),
+            self.client.get_data(&self.path),
+            self.client.delete(&self.path, None),
+        );
+        let czxid = match deleted {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_no_node() && synced.is_ok() => return Err(e),
+            Err(e) if e.is_retryable() || e.is_no_node() => {
+                pause_if_local(&e).await;
+                match seen {
+                    Ok((_, stat)) => stat.czxid,
+                    Err(e) if e.is_no_node() => return Err(e),
+                    // The connection broke before even the read was answered: look now. A node
+                    // that is there is taken for the one this call meant (only a set by another
+                    // process landing right after a delete of ours that was applied could make
+                    // that wrong).
+                    Err(e) if e.is_retryable() => match self.current(true).await? {
+                        Some((_, czxid)) => czxid,
+                        None => return Ok(()),
+                    },
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
         };
-        let mut retried = false;
         loop {
+            // Did our delete go through? The node it was for is known by its czxid.
+            match self.current(true).await? {
+                Some((_, now)) if now == czxid => {} // not applied: delete again
+                _ => return Ok(()), // gone, or a newer barrier set since ours went
+            }
             match self.client.delete(&self.path, None).await {
                 Ok(()) => return Ok(()),
-                // Gone: by our lost delete (after a retry), or unset by someone else just now.
-                Err(e) if e.is_no_node() => {
-                    return if retried { Ok(()) } else { Err(e) };
-                }
-                Err(e) if e.is_retryable() => {
-                    pause_if_local(&e).await;
-                    retried = true;
-                    match self.current(true).await? {
-                        Some((_, now)) if now == czxid => {} // not applied: delete again
-                        _ => return Ok(()), // gone, or a newer barrier set since ours went
-                    }
-                }
+                Err(e) if e.is_no_node() => return Ok(()),
+                Err(e) if e.is_retryable() => pause_if_local(&e).await,
                 Err(e) => return Err(e),
             }
         }
