@@ -129,7 +129,7 @@ impl Barrier {
             // Did our delete go through? The node it was for is known by its czxid.
             match self.current(true).await? {
                 Some((_, now)) if now == czxid => {} // not applied: delete again
-                _ => return Ok(()), // gone, or a newer barrier set since ours went
+                _ => return Ok(()),                  // gone, or a newer barrier set since ours went
             }
             match self.client.delete(&self.path, None).await {
                 Ok(()) => return Ok(()),

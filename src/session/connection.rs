@@ -139,10 +139,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 if unanswered || now >= self.last_recv + t * 2 / 3 {
                     self.drop_connection(now, Error::ConnectionLoss);
                 } else {
-                    if now >= self.last_send + ping_interval(t) {
+                    if now >= self.last_ping + ping_interval(t) {
                         encode_request_frame(&mut self.out, xid::PING, &Request::Ping);
                         self.pings.push_back(now);
-                        self.last_send = now;
+                        self.last_ping = now;
                     }
                     if self.rw_seeker.due(now) {
                         self.probe_for_read_write();

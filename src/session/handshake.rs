@@ -22,7 +22,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         };
         encode_connect_frame(&mut self.out, &req);
         self.phase = Phase::Handshaking { sent_at: now };
-        self.last_send = now;
+        self.last_ping = now;
         self.last_recv = now;
     }
 
@@ -94,7 +94,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         while let Some(q) = self.queued.pop_front() {
             self.send(now, q.request, q.watch, q.completer);
         }
-        self.last_send = now;
+        self.last_ping = now;
     }
 
     pub(super) fn write_auth(&mut self, now: Instant, scheme: String, auth: Bytes) {
@@ -104,6 +104,5 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             auth,
         });
         encode_request_frame(&mut self.out, xid::AUTH, &req);
-        self.last_send = now;
     }
 }

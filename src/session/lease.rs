@@ -21,7 +21,7 @@
 //! send time of the latest contact that counts, plus `T`, less [`CLOCK_RATE_DIVISOR`]'s share of
 //! `T` for the difference between the rates of this client's clock and the leader's.
 //!
-//! The client pings after every `T/6` of silence (see `ping_interval`), so on an idle
+//! The client pings every `T/6` whatever else it sends (see `ping_interval`), so on an idle
 //! connection a contact counts two pings later: the lease stays about `T/2` to `2T/3` ahead, and
 //! one slow answer (up to about `T/2`) does not let it run out. A process that is paused (a
 //! stall, a SIGSTOP) cannot renew it: after a pause longer than that, the lease has run out when the

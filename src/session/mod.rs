@@ -187,7 +187,9 @@ pub struct Session<C, W> {
     set_watches_sent: VecDeque<Instant>,
     watches: WatchRegistry<W>,
     actions: VecDeque<Action>,
-    last_send: Instant,
+    /// When the last ping (or the handshake) was sent: pings keep a steady pace whatever else
+    /// is sent (see `ping_interval`).
+    last_ping: Instant,
     last_recv: Instant,
     /// Send instant of the latest request the server answered: the server's session clock was
     /// reset no earlier than this, so it cannot expire the session before `anchor + timeout`.
@@ -214,12 +216,12 @@ pub struct Session<C, W> {
     rw_seeker: RwSeeker,
 }
 
-/// How long the connection may stay silent before the client pings: a sixth of the session
-/// timeout (the reference client waits a third). The read timeout (2T/3 without a frame) needs
-/// only a third; the lease needs more: a contact counts for it only once a request sent a
-/// quarter timeout after its answer was answered (see `lease`), so with pings every T/6 the
-/// lease rests on a contact about T/3 old, stays about 2T/3 ahead, and one slow answer (up to
-/// about T/2) does not let it run out while the connection is fine.
+/// How often the client pings: every sixth of the session timeout, whatever else it sends (the
+/// reference client pings after a third of silence). The read timeout (2T/3 without a frame)
+/// needs much less; the lease needs more: a contact counts for it only once a request sent a
+/// quarter timeout after its answer was answered (see `lease`), so the steady pings keep the
+/// lease about T/2 ahead on an idle connection, keep one slow answer (up to about T/2) from
+/// letting it run out, and fill the gaps of one-at-a-time traffic over a slow link.
 pub fn ping_interval(timeout: Duration) -> Duration {
     timeout / 6
 }
@@ -258,7 +260,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             set_watches_sent: VecDeque::new(),
             watches: WatchRegistry::default(),
             actions: VecDeque::new(),
-            last_send: now,
+            last_ping: now,
             last_recv: now,
             alive_anchor: None,
             lease: Lease::default(),
@@ -361,7 +363,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             Phase::Connecting | Phase::Handshaking { .. } => add(self.attempt_deadline),
             Phase::Connected => {
                 let t = self.timeout();
-                add(Some(self.last_send + ping_interval(t)));
+                add(Some(self.last_ping + ping_interval(t)));
                 add(Some(self.last_recv + t * 2 / 3));
                 add(self.answer_deadline());
                 add(self.rw_seeker.deadline());

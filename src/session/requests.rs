@@ -100,7 +100,6 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             remove,
             completer: Some(completer),
         });
-        self.last_send = now;
     }
 
     /// Closes the session: sends closeSession if connected (so the server removes ephemeral

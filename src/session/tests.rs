@@ -866,21 +866,21 @@ fn ping_after_a_sixth_of_the_timeout_idle_not_before() {
 }
 
 #[test]
-fn sends_postpone_the_ping() {
+fn pings_keep_their_pace_whatever_else_is_sent() {
     let mut h = H::new(1, cfg(3_000));
     h.establish(3_000);
-    h.at(600);
+    assert_eq!(h.deadline_ms(), Some(500));
+    h.at(400);
     h.submit(exists("/x", false), None);
     assert_eq!(h.sent().len(), 1);
-    assert_eq!(h.deadline_ms(), Some(1_100));
-    h.tick(1_000);
-    assert!(
-        h.frames().is_empty(),
-        "a request was sent 400 ms ago: no ping yet"
+    assert_eq!(
+        h.deadline_ms(),
+        Some(500),
+        "a request does not put the ping off"
     );
-    h.at(1_050);
+    h.at(450);
     h.reply_ok(1, 5, Response::Stat(stat(1)));
-    h.tick(1_100);
+    h.tick(500);
     assert_eq!(
         h.sent(),
         vec![Sent {
@@ -888,10 +888,20 @@ fn sends_postpone_the_ping() {
             req: Request::Ping
         }]
     );
+    // Traffic all along: still a ping every T/6.
+    for at in [600, 700, 800, 900] {
+        h.at(at);
+        h.submit(exists("/x", false), None);
+        assert_eq!(h.sent().len(), 1);
+    }
+    assert_eq!(h.deadline_ms(), Some(1_000));
+    h.tick(1_000);
     assert_eq!(
-        h.deadline_ms(),
-        Some(1_600),
-        "ping at 1100+500 before read timeout at 1050+2000"
+        h.sent(),
+        vec![Sent {
+            xid: xid::PING,
+            req: Request::Ping
+        }]
     );
 }
 
@@ -2747,28 +2757,44 @@ fn a_read_only_session_without_answers_is_dropped_but_not_expired() {
 
 // ----- the lease -----
 
-/// Runs an idle session for `until_ms` of virtual time in 10 ms steps, answering each ping
-/// after `rtt(n)` ms (n counts pings from 0); returns the smallest headroom (lease end minus
-/// now) seen, in ms (negative: the lease ran out while the connection was fine).
-fn idle_lease_headroom(t_ms: i32, until_ms: u64, rtt: impl Fn(usize) -> u64) -> i64 {
+/// Runs a session for `until_ms` of virtual time in 10 ms steps, answering each request after
+/// `rtt(n)` ms (n counts requests and pings from 0; replies keep their order); with `busy`, one
+/// request at a time is always in flight besides the pings (one-at-a-time traffic). Returns the
+/// smallest headroom (lease end minus now) seen, in ms (negative: the lease ran out while the
+/// connection was fine).
+fn lease_headroom(t_ms: i32, until_ms: u64, busy: bool, rtt: impl Fn(usize) -> u64) -> i64 {
     let mut h = H::new(1, cfg(t_ms as u64));
     h.establish(t_ms);
-    let mut due: std::collections::VecDeque<u64> = Default::default();
-    let mut pings = 0;
-    let mut worst = i64::MAX;
-    let mut now = 0;
+    let mut due: std::collections::VecDeque<(u64, i32)> = Default::default();
+    let (mut n, mut zxid, mut worst, mut now) = (0, 0, i64::MAX, 0);
+    let mut request_in_flight = false;
     while now < until_ms {
         now += 10;
         h.tick(now);
+        if busy && !request_in_flight {
+            h.submit(exists("/x", false), None);
+            request_in_flight = true;
+        }
         for s in h.sent() {
-            assert_eq!(s.xid, xid::PING, "only pings on an idle session");
-            due.push_back(now + rtt(pings));
-            pings += 1;
+            // In order: a reply never overtakes an earlier one.
+            let at = (now + rtt(n)).max(due.back().map_or(0, |d| d.0));
+            due.push_back((at, s.xid));
+            n += 1;
         }
-        while due.front().is_some_and(|&d| d <= now) {
+        while let Some(&(at, x)) = due.front() {
+            if at > now {
+                break;
+            }
             due.pop_front();
-            h.reply(xid::PING, 0, ErrorCode::Ok, None);
+            zxid += 1;
+            if x == xid::PING {
+                h.reply(xid::PING, 0, ErrorCode::Ok, None);
+            } else {
+                h.reply_ok(x, zxid, Response::Stat(stat(1)));
+                request_in_flight = false;
+            }
         }
+        h.results();
         assert!(h.actions().is_empty(), "the connection stays up");
         let until = h.s.valid_until().expect("established");
         worst = worst.min(h.ms(until) as i64 - now as i64);
@@ -2803,14 +2829,22 @@ fn the_lease_starts_at_the_handshake_and_never_reaches_past_one_timeout() {
 #[test]
 fn the_lease_stays_ahead_on_an_idle_connection_even_with_one_slow_answer() {
     // Prompt answers: the lease rests on a contact T/3 to T/2 old, so stays about T/2 ahead.
-    let prompt = idle_lease_headroom(3_000, 20_000, |_| 5);
+    let prompt = lease_headroom(3_000, 20_000, false, |_| 5);
     assert!(prompt >= 1_400, "headroom {prompt} ms");
     // Round trips of 400 ms (beyond T/12, where pings every T/3 would let it lapse).
-    let slow = idle_lease_headroom(3_000, 20_000, |_| 400);
+    let slow = lease_headroom(3_000, 20_000, false, |_| 400);
     assert!(slow > 500, "headroom {slow} ms");
     // One answer delayed by a third of the timeout (a server's GC pause).
-    let hiccup = idle_lease_headroom(3_000, 20_000, |n| if n == 10 { 1_000 } else { 5 });
+    let hiccup = lease_headroom(3_000, 20_000, false, |n| if n == 10 { 1_000 } else { 5 });
     assert!(hiccup > 0, "headroom {hiccup} ms");
+}
+
+#[test]
+fn the_lease_survives_one_at_a_time_traffic_over_a_slow_link() {
+    // A 4 s session over a link with 800 ms round trips, one request after another: the steady
+    // pings fill the gaps between them, so contacts keep being confirmed.
+    let headroom = lease_headroom(4_000, 30_000, true, |_| 800);
+    assert!(headroom > 200, "headroom {headroom} ms");
 }
 
 #[test]

@@ -497,6 +497,43 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn latency_delays_each_chunk_from_its_arrival() {
+        // Toxiproxy delays every chunk by the latency counted from when it arrived; noxious
+        // 1.0.4 slept before pulling the next chunk, so chunks that arrive together were delayed
+        // one latency after another (a pipelined client saw its round trips grow without bound).
+        let store = Store::default();
+        let listen = proxy(&store, &echo_server().await).await;
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        assert_eq!(round_trip(&mut s, b"warm").await, b"warm");
+        store
+            .add_toxic(
+                "echo",
+                br#"{"type":"latency","attributes":{"latency":300}}"#,
+            )
+            .await
+            .unwrap();
+        // Five chunks 20 ms apart (each echoed as a chunk of its own): all should be back about
+        // 300 ms after the last was sent, not five latencies after the first.
+        let t = Instant::now();
+        for i in 0..5u8 {
+            s.write_all(&[b'0' + i]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut got = [0u8; 5];
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got))
+            .await
+            .expect("echo hung")
+            .unwrap();
+        assert_eq!(&got, b"01234", "order kept");
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(380), "{took:?}");
+        assert!(
+            took < Duration::from_millis(900),
+            "delays added up: {took:?}"
+        );
+    }
+
     /// A server that sends `t` every 20 ms and counts the bytes it receives.
     async fn ticker_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

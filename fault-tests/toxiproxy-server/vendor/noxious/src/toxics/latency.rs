@@ -1,9 +1,9 @@
 use bytes::Bytes;
-use futures::{stream, Sink, Stream, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use rand::distributions::Uniform;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::io;
-use tokio::time::Duration;
+use tokio::time::{Duration, Instant};
 
 /// Run the latency toxic
 ///
@@ -21,35 +21,44 @@ pub async fn run_latency(
     jitter: u64,
     rand_seed: Option<u64>,
 ) -> io::Result<()> {
-    if jitter == 0 {
-        let _ = input
-            .then(|chunk| async move {
-                tokio::time::sleep(Duration::from_millis(latency)).await;
-                chunk
-            })
-            .map(Ok)
-            .forward(output)
-            .await;
+    // zksync patch: each chunk is delayed by the latency counted from its *arrival*, as in
+    // Toxiproxy (`sleep := delay - time.Since(c.Timestamp)`). The published code slept before
+    // pulling the next chunk, so chunks arriving together were delayed one latency after
+    // another. A reader stamps chunks as they come; the writer releases each at its due time,
+    // in order.
+    let mut rand_gen = if let Some(seed) = rand_seed {
+        StdRng::seed_from_u64(seed)
     } else {
-        let range = Uniform::from(0..(jitter * 2));
-        let rand_gen = if let Some(seed) = rand_seed {
-            StdRng::seed_from_u64(seed)
-        } else {
-            StdRng::from_entropy()
-        };
-        let jitter_stream = stream::iter(rand_gen.sample_iter(&range));
-        let _ = input
-            .zip(jitter_stream)
-            .then(|(chunk, add)| async move {
-                let delay = latency + add - jitter;
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-                chunk
-            })
-            .map(Ok)
-            .forward(output)
-            .await;
-    }
-
+        StdRng::from_entropy()
+    };
+    let range = Uniform::from(0..(jitter * 2).max(1));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Bytes)>();
+    let reader = async move {
+        futures::pin_mut!(input);
+        while let Some(chunk) = input.next().await {
+            let delay = if jitter == 0 {
+                latency
+            } else {
+                latency + rand_gen.sample(range) - jitter
+            };
+            if tx
+                .send((Instant::now() + Duration::from_millis(delay), chunk))
+                .is_err()
+            {
+                return;
+            }
+        }
+    };
+    let writer = async move {
+        futures::pin_mut!(output);
+        while let Some((due, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if output.send(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    futures::join!(reader, writer);
     Ok(())
 }
 
