@@ -80,7 +80,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         // Order matters: credentials first (so re-registered watches pass ACL checks), then
         // watches (so no event between the two is missed), then queued requests.
         for (scheme, auth) in self.cfg.auth.clone() {
-            self.write_auth(now, scheme, auth);
+            self.write_auth(scheme, auth);
             self.auth_waiters.push_back((now, None));
         }
         for batch in self.watches.set_watches_batches(self.last_zxid) {
@@ -97,7 +97,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.last_ping = now;
     }
 
-    pub(super) fn write_auth(&mut self, now: Instant, scheme: String, auth: Bytes) {
+    pub(super) fn write_auth(&mut self, scheme: String, auth: Bytes) {
         let req = Request::Auth(AuthPacket {
             type_: 0,
             scheme,

@@ -28,7 +28,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 let Request::Auth(a) = request else {
                     unreachable!()
                 };
-                self.write_auth(now, a.scheme, a.auth);
+                self.write_auth(a.scheme, a.auth);
                 self.auth_waiters.push_back((now, Some(completer)));
             } else {
                 // Sent with the other credentials once connected.
