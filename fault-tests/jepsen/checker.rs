@@ -50,7 +50,8 @@ pub fn violations(sections: &[Section]) -> Vec<String> {
 pub struct FaultWindow {
     pub start: Duration,
     pub end: Duration,
-    /// The proxy whose connections it hit; `None`: every session (a server restart).
+    /// The proxy whose connections it hit (for a server restart: that server's proxy); `None`:
+    /// every session (the lock's directory removed).
     pub proxy: Option<usize>,
     pub kind: &'static str,
 }
@@ -122,8 +123,14 @@ mod tests {
         };
         let faults = [cut(Some(1))];
         assert!(hit(&s(1, Write, 1, 150, 300), &faults));
-        assert!(!hit(&s(2, Write, 1, 150, 300), &faults), "another proxy's cut");
+        assert!(
+            !hit(&s(2, Write, 1, 150, 300), &faults),
+            "another proxy's cut"
+        );
         assert!(!hit(&s(1, Write, 1, 200, 300), &faults), "after it");
-        assert!(hit(&s(2, Write, 1, 50, 101), &[cut(None)]), "a server fault hits all");
+        assert!(
+            hit(&s(2, Write, 1, 50, 101), &[cut(None)]),
+            "a server fault hits all"
+        );
     }
 }

@@ -16,8 +16,8 @@ use tokio::sync::broadcast;
 pub enum Phase {
     /// Its create (and wait) for the lock is under way.
     Acquiring,
-    /// It holds the lock; `long`: a section of several steps.
-    Holding { long: bool },
+    /// It holds the lock, for about `planned_ms`.
+    Holding { planned_ms: u64 },
     /// Its unlock (delete) is under way.
     Unlocking,
     /// Between iterations.
@@ -75,11 +75,14 @@ impl FaultLog {
 }
 
 /// The injector's settings.
+#[derive(Clone)]
 pub struct Plan {
     /// The workers' session timeout: long cuts outlast it.
     pub session: Duration,
     /// Percent of faults aimed at an announced window (the rest are random).
     pub targeted: u64,
+    /// Seeds this injector's choices (two run side by side).
+    pub seed: u64,
     /// The lock's directory (tidied away now and then when empty, as a container node would be).
     pub dir: String,
 }
@@ -92,7 +95,7 @@ pub async fn inject(
     log: &FaultLog,
     phases: broadcast::Receiver<PhaseEvent>,
 ) {
-    let mut rng = Rng::seeded(0xfa17);
+    let mut rng = Rng::seeded(plan.seed);
     let mut state: HashMap<usize, PhaseEvent> = HashMap::new();
     let mut phases = phases;
     let mut n = 0u64;
@@ -101,22 +104,42 @@ pub async fn inject(
         // The first four are one of each random kind, so each meets the workload early.
         let targeted = n > 4 && rng.below(100) < plan.targeted;
         if targeted {
-            let what = rng.below(4);
+            // Most of them at held guards: only those land inside sections.
+            let what = match rng.below(100) {
+                0..=24 => 0,
+                25..=39 => 1,
+                40..=49 => 2,
+                50..=59 => 3,
+                _ => 4,
+            };
             // Only what happens from now on counts: start from a fresh receiver.
             phases = phases.resubscribe();
             let wanted = |e: &PhaseEvent| match what {
-                0 => matches!(e.phase, Phase::Holding { long: true }),
+                // A section longer than a lease: a cut can make the guard lost in the middle.
+                0 => matches!(e.phase, Phase::Holding { planned_ms } if planned_ms >= 2_000),
                 1 => e.phase == Phase::Acquiring,
-                _ => e.phase == Phase::Unlocking,
+                2 | 3 => e.phase == Phase::Unlocking,
+                _ => matches!(e.phase, Phase::Holding { planned_ms } if planned_ms >= 200),
             };
-            let Some(ev) = next_event(&mut phases, &mut state, stop, wanted).await else {
+            let within = if what == 0 { 10 } else { 3 };
+            let Some(ev) = next_event(&mut phases, &mut state, stop, within, wanted).await else {
                 continue;
             };
             match what {
-                0 => hold_cut(f, plan, log, &mut rng, ev.proxy, "cut while held").await,
+                0 => {
+                    hold_cut(
+                        f,
+                        plan,
+                        log,
+                        &mut rng,
+                        ev.proxy,
+                        "cut past the lease while held",
+                    )
+                    .await
+                }
                 1 => create_reply_lost(f, log, &mut rng, ev.proxy).await,
                 2 => short_cut(f, log, &mut rng, ev.proxy, "cut during unlock").await,
-                _ => {
+                3 => {
                     // At a handoff: cut a waiter's connection as the holder lets go.
                     let waiter = state
                         .values()
@@ -125,6 +148,13 @@ pub async fn inject(
                         .next();
                     if let Some(p) = waiter {
                         short_cut(f, log, &mut rng, p, "cut at a handoff").await;
+                    }
+                }
+                _ => {
+                    if rng.below(2) == 0 {
+                        short_cut(f, log, &mut rng, ev.proxy, "short cut while held").await;
+                    } else {
+                        latency(f, log, &mut rng, ev.proxy, "latency while held").await;
                     }
                 }
             }
@@ -142,21 +172,17 @@ pub async fn inject(
                 }
                 1 | 35..=64 => {
                     let p = rng.below(5) as usize;
-                    let stream = if rng.below(2) == 0 { DOWN } else { UP };
-                    let ms_ = 50 + rng.below(700) as u32;
-                    let start = Instant::now();
-                    add_toxic(&f.proxies[p].name, stream, Toxic::Latency { ms: ms_ }).await;
-                    tokio::time::sleep(rng.between(ms(300), ms(2000))).await; // the fault held
-                    clear_toxics(&f.proxies[p].name).await;
-                    log.record("latency", Some(p), start);
+                    latency(f, log, &mut rng, p, "latency").await;
                 }
                 2 | 65..=89 => {
-                    let node = 1 + rng.below(5) as usize;
+                    let p = rng.below(5) as usize;
+                    let node = f.proxies[p].node;
                     let start = Instant::now();
                     f.kill_node(node).await;
                     tokio::time::sleep(rng.between(ms(200), ms(2000))).await; // the fault held
                     f.start_nodes(&[node]).await;
-                    log.record("server restart", None, start);
+                    // It hit the sessions on that server (the others may see an election).
+                    log.record("server restart", Some(p), start);
                 }
                 _ => {
                     // A tidy-up job (or ZooKeeper's container reaper) removes the lock's
@@ -177,14 +203,15 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// The next announcement that `wanted` accepts (keeping `state` up to date), within 3 s.
+/// The next announcement that `wanted` accepts (keeping `state` up to date), within `secs`.
 async fn next_event(
     phases: &mut broadcast::Receiver<PhaseEvent>,
     state: &mut HashMap<usize, PhaseEvent>,
     stop: &AtomicBool,
+    secs: u64,
     wanted: impl Fn(&PhaseEvent) -> bool,
 ) -> Option<PhaseEvent> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !stop.load(Ordering::SeqCst) {
         match tokio::time::timeout_at(deadline, phases.recv()).await {
             Ok(Ok(ev)) => {
@@ -209,15 +236,33 @@ async fn cut_for(f: &Fault, log: &FaultLog, p: usize, hold: Duration, kind: &'st
     log.record(kind, Some(p), start);
 }
 
-/// A cut of 100 ms up to half a session timeout... of the shortest kind.
+/// Latency of 50 to 750 ms one way on proxy `p`, for 0.3 to 2 s.
+async fn latency(f: &Fault, log: &FaultLog, rng: &mut Rng, p: usize, kind: &'static str) {
+    let stream = if rng.below(2) == 0 { DOWN } else { UP };
+    let delay = 50 + rng.below(700) as u32;
+    let start = Instant::now();
+    add_toxic(&f.proxies[p].name, stream, Toxic::Latency { ms: delay }).await;
+    tokio::time::sleep(rng.between(ms(300), ms(2000))).await; // the fault held
+    clear_toxics(&f.proxies[p].name).await;
+    log.record(kind, Some(p), start);
+}
+
+/// A cut of 100 ms to 1.5 s (shorter than a lease).
 async fn short_cut(f: &Fault, log: &FaultLog, rng: &mut Rng, p: usize, kind: &'static str) {
     cut_for(f, log, p, rng.between(ms(100), ms(1500)), kind).await;
 }
 
-/// A cut of a holder's connection, sometimes past its lease (the guard must say so before
-/// anybody else acquires), sometimes past its session.
-async fn hold_cut(f: &Fault, plan: &Plan, log: &FaultLog, rng: &mut Rng, p: usize, kind: &'static str) {
-    let hold = rng.between(ms(100), plan.session * 3 / 2);
+/// A cut of a holder's connection past its lease (the guard must say so before anybody else
+/// acquires), often past its session (then another worker takes over).
+async fn hold_cut(
+    f: &Fault,
+    plan: &Plan,
+    log: &FaultLog,
+    rng: &mut Rng,
+    p: usize,
+    kind: &'static str,
+) {
+    let hold = rng.between(plan.session * 2 / 3, plan.session * 3 / 2);
     cut_for(f, log, p, hold, kind).await;
 }
 

@@ -84,15 +84,27 @@ async fn run(f: &Fault, w: Workload) {
     ));
     let stop = AtomicBool::new(false);
     let log = FaultLog::new(t0);
-    let plan = Plan {
+    // Two injectors side by side: one aims at the windows the workers announce, one strikes at
+    // random (so faults also overlap).
+    let aimed = Plan {
         session: SESSION,
-        targeted: 70,
+        targeted: 100,
+        seed: 0xfa17,
         dir: dir.clone(),
+    };
+    let random = Plan {
+        targeted: 0,
+        seed: 0x5eed,
+        ..aimed.clone()
     };
     let per_worker = w.acquisitions.div_ceil(WORKERS);
     let mut workers = Vec::new();
     for id in 0..WORKERS {
-        workers.push(tokio::spawn(workload::worker(id, per_worker, shared.clone())));
+        workers.push(tokio::spawn(workload::worker(
+            id,
+            per_worker,
+            shared.clone(),
+        )));
     }
     let work = async {
         let mut errors = Vec::new();
@@ -111,7 +123,14 @@ async fn run(f: &Fault, w: Workload) {
     let (errors, ()) = guard_for(
         &format!("{name}: the workers and the fault task"),
         limit,
-        async { tokio::join!(work, faults::inject(f, &plan, &stop, &log, phases_rx)) },
+        async {
+            let (errors, (), ()) = tokio::join!(
+                work,
+                faults::inject(f, &aimed, &stop, &log, phases_rx.resubscribe()),
+                faults::inject(f, &random, &stop, &log, phases_rx),
+            );
+            (errors, ())
+        },
     )
     .await;
     let took = t0.elapsed();
@@ -146,7 +165,10 @@ async fn run(f: &Fault, w: Workload) {
         workers_active.len(),
         sections.len(),
         sections.iter().filter(|s| s.kind == LockKind::Read).count(),
-        sections.iter().filter(|s| s.kind == LockKind::Write).count(),
+        sections
+            .iter()
+            .filter(|s| s.kind == LockKind::Write)
+            .count(),
         counts.mutex.load(Ordering::Relaxed),
         counts.acquire_failed.load(Ordering::Relaxed),
         counts.sessions.load(Ordering::Relaxed),
@@ -182,7 +204,11 @@ async fn run(f: &Fault, w: Workload) {
     assert!(errors.is_empty(), "{name}: worker errors: {errors:#?}");
     assert!(bad.is_empty(), "{name}: {} violations", bad.len());
     let done = sections.len() + counts.acquire_failed.load(Ordering::Relaxed);
-    assert_eq!(done, per_worker * WORKERS, "{name}: every iteration accounted for");
+    assert_eq!(
+        done,
+        per_worker * WORKERS,
+        "{name}: every iteration accounted for"
+    );
     assert!(
         sections.len() >= done / 2,
         "{name}: too few sections to mean anything"
@@ -204,8 +230,8 @@ fn env_count(var: &str, default: usize) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
 async fn mutual_exclusion_holds_under_random_and_targeted_faults() {
-    // ZKSYNC_JEPSEN_ACQUISITIONS: per run (default 240).
-    let acquisitions = env_count("ZKSYNC_JEPSEN_ACQUISITIONS", 240);
+    // ZKSYNC_JEPSEN_ACQUISITIONS: per run (default 160).
+    let acquisitions = env_count("ZKSYNC_JEPSEN_ACQUISITIONS", 160);
     let f = Fault::begin("jepsen").await;
     let writers = Workload {
         name: "writers",
@@ -224,13 +250,13 @@ async fn mutual_exclusion_holds_under_random_and_targeted_faults() {
     f.finish().await;
 }
 
-/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` acquisitions (default 400: the short version the test
+/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` acquisitions (default 300: the short version the test
 /// suite runs; `scripts/soak` runs 10,000) of read, write and `Mutex` locks under the same
 /// faults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test and scripts/soak run it)"]
 async fn soak() {
-    let acquisitions = env_count("ZKSYNC_SOAK_ACQUISITIONS", 400);
+    let acquisitions = env_count("ZKSYNC_SOAK_ACQUISITIONS", 300);
     let f = Fault::begin("soak").await;
     let mix = Workload {
         name: "soak",

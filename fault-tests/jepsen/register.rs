@@ -52,7 +52,10 @@ impl Register {
         for w in s.log.windows(2) {
             let (a, b) = (w[0], w[1]);
             if b.token < a.token {
-                out.push(format!("register accepted token {} after {}", b.token, a.token));
+                out.push(format!(
+                    "register accepted token {} after {}",
+                    b.token, a.token
+                ));
             }
             if a.section != b.section {
                 finished.insert(a.section);

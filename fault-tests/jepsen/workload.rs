@@ -148,13 +148,17 @@ pub async fn worker(id: usize, iterations: usize, s: Arc<Shared>) -> Result<(), 
         let section = s.next_section.fetch_add(1, Ordering::Relaxed);
         // Mostly short sections; a third long enough (several steps) for faults to land in,
         // and some of those longer than a lease (a cut then makes the guard lost mid-section).
-        let long = rng.below(3) == 0;
-        announce(proxy, Phase::Holding { long });
-        let (steps, step_ms) = match (long, rng.below(10)) {
-            (false, _) => (1, rng.below(15)),
-            (true, 0) => (8, 300 + rng.below(200)),
-            (true, _) => (4, 50 + rng.below(250)),
+        let (steps, step_ms) = match (rng.below(3), rng.below(6)) {
+            (1.., _) => (1, rng.below(15)),
+            (0, 0) => (8, 300 + rng.below(200)),
+            (0, _) => (4, 50 + rng.below(250)),
         };
+        announce(
+            proxy,
+            Phase::Holding {
+                planned_ms: steps * step_ms,
+            },
+        );
         let mut end = start;
         let mut lost = false;
         for _ in 0..steps {
@@ -204,6 +208,9 @@ pub async fn worker(id: usize, iterations: usize, s: Arc<Shared>) -> Result<(), 
             Err(e) => return Err(format!("worker {id} iteration {i}: unlock failed: {e:?}")),
         }
         announce(proxy, Phase::Idle);
+        // A moment between jobs (clients do not hammer a lock without pause; the lock's
+        // directory is sometimes empty then, and may be tidied away).
+        tokio::time::sleep(Duration::from_millis(rng.below(200))).await;
     }
     client.close().await;
     Ok(())
