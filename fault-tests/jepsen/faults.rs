@@ -1,5 +1,5 @@
-//! The faults: random ones (proxy cuts short and long, latency, server restarts, the lock's
-//! empty directory tidied away) and targeted ones, aimed at the dangerous windows the workers
+//! The faults: random ones (proxy cuts short and long, latency, server restarts), the lock's
+//! empty directory tidied away, and targeted ones, aimed at the dangerous windows the workers
 //! announce: a guard held, a create in flight, an unlock, a handoff.
 
 use super::checker::FaultWindow;
@@ -83,8 +83,6 @@ pub struct Plan {
     pub targeted: u64,
     /// Seeds this injector's choices (two run side by side).
     pub seed: u64,
-    /// The lock's directory (tidied away now and then when empty, as a container node would be).
-    pub dir: String,
 }
 
 /// Injects faults, one at a time, until `stop`.
@@ -101,8 +99,8 @@ pub async fn inject(
     let mut n = 0u64;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
-        // The first four are one of each random kind, so each meets the workload early.
-        let targeted = n > 4 && rng.below(100) < plan.targeted;
+        // The first three are one of each random kind, so each meets the workload early.
+        let targeted = n > 3 && rng.below(100) < plan.targeted;
         if targeted {
             // Most of them at held guards: only those land inside sections.
             let what = match rng.below(100) {
@@ -159,9 +157,9 @@ pub async fn inject(
                 }
             }
         } else {
-            let kind = if n <= 4 { n - 1 } else { rng.below(100) };
+            let kind = if n <= 3 { n - 1 } else { rng.below(100) };
             match kind {
-                0 | 4..=34 => {
+                0 | 4..=44 => {
                     let p = rng.below(5) as usize;
                     if n > 4 && rng.below(3) == 0 {
                         let hold = rng.between(plan.session + ms(500), plan.session * 2);
@@ -170,11 +168,11 @@ pub async fn inject(
                         short_cut(f, log, &mut rng, p, "short cut").await;
                     }
                 }
-                1 | 35..=64 => {
+                1 | 45..=74 => {
                     let p = rng.below(5) as usize;
                     latency(f, log, &mut rng, p, "latency").await;
                 }
-                2 | 65..=89 => {
+                2..=3 | 75..=99 => {
                     let p = rng.below(5) as usize;
                     let node = f.proxies[p].node;
                     let start = Instant::now();
@@ -185,17 +183,25 @@ pub async fn inject(
                     log.record("server restart", Some(p), start);
                 }
                 _ => {
-                    // A tidy-up job (or ZooKeeper's container reaper) removes the lock's
-                    // directory while it is empty: tokens must keep growing across it.
-                    let start = Instant::now();
-                    if f.admin.delete(&plan.dir, None).await.is_ok() {
-                        log.record("lock directory removed", None, start);
-                    }
+                    let p = rng.below(5) as usize;
+                    short_cut(f, log, &mut rng, p, "short cut").await;
                 }
             }
         }
         // A calm moment between faults.
         tokio::time::sleep(rng.between(ms(50), ms(400))).await;
+    }
+}
+
+/// A tidy-up job (or ZooKeeper's container reaper): removes the lock's directory whenever it
+/// is empty, every 50 ms, until `stop`. Fencing tokens must keep growing across it.
+pub async fn tidy(f: &Fault, dir: &str, stop: &AtomicBool, log: &FaultLog) {
+    while !stop.load(Ordering::SeqCst) {
+        let start = Instant::now();
+        if f.admin.delete(dir, None).await.is_ok() {
+            log.record("lock directory removed", None, start);
+        }
+        tokio::time::sleep(ms(50)).await; // the job's pace
     }
 }
 

@@ -90,7 +90,6 @@ async fn run(f: &Fault, w: Workload) {
         session: SESSION,
         targeted: 100,
         seed: 0xfa17,
-        dir: dir.clone(),
     };
     let random = Plan {
         targeted: 0,
@@ -124,10 +123,11 @@ async fn run(f: &Fault, w: Workload) {
         &format!("{name}: the workers and the fault task"),
         limit,
         async {
-            let (errors, (), ()) = tokio::join!(
+            let (errors, (), (), ()) = tokio::join!(
                 work,
                 faults::inject(f, &aimed, &stop, &log, phases_rx.resubscribe()),
                 faults::inject(f, &random, &stop, &log, phases_rx),
+                faults::tidy(f, &dir, &stop, &log),
             );
             (errors, ())
         },
