@@ -161,6 +161,11 @@ pub enum Toxic {
     Slicer { avg: u32, var: u32, delay_us: u32 },
     /// The connection closes after `bytes` bytes.
     LimitData { bytes: u32 },
+    /// Data passes at `rate_kb` KB/s (Toxiproxy's KB: 1000 bytes).
+    Bandwidth { rate_kb: u32 },
+    /// `timeout_ms` after data reaches the toxic, the connection is reset (closed with
+    /// SO_LINGER 0: a TCP RST, not a FIN); the data is dropped.
+    ResetPeer { timeout_ms: u32 },
 }
 
 impl Toxic {
@@ -170,6 +175,8 @@ impl Toxic {
             Toxic::Timeout { .. } => "timeout",
             Toxic::Slicer { .. } => "slicer",
             Toxic::LimitData { .. } => "limit_data",
+            Toxic::Bandwidth { .. } => "bandwidth",
+            Toxic::ResetPeer { .. } => "reset_peer",
         }
     }
 }
@@ -239,6 +246,17 @@ pub async fn add_toxic(name: &str, stream: &str, toxic: Toxic) {
             Toxic::Timeout { ms } => p.with_timeout(s, ms, 1.0),
             Toxic::Slicer { avg, var, delay_us } => p.with_slicer(s, avg, var, delay_us, 1.0),
             Toxic::LimitData { bytes } => p.with_limit_data(s, bytes, 1.0),
+            Toxic::Bandwidth { rate_kb } => p.with_bandwidth(s, rate_kb, 1.0),
+            // toxiproxy_rust has no method for it: Toxiproxy's JSON, posted directly.
+            Toxic::ResetPeer { timeout_ms } => {
+                post_toxic(
+                    &name,
+                    &format!(
+                        r#"{{"name":"reset_peer_{s}","type":"reset_peer","stream":"{s}","toxicity":1.0,"attributes":{{"timeout":{timeout_ms}}}}}"#
+                    ),
+                );
+                &p
+            }
         };
         let want = format!("{}_{stream}", toxic.type_name());
         let listed = p.toxics().expect("list toxics");
@@ -248,6 +266,28 @@ pub async fn add_toxic(name: &str, stream: &str, toxic: Toxic) {
         );
     })
     .await
+}
+
+/// `POST /proxies/{proxy}/toxics` with `body` (blocking: call it off the async runtime); fails
+/// the test unless the answer is 200.
+fn post_toxic(proxy: &str, body: &str) {
+    use std::io::{Read, Write};
+    let addr = toxiproxy_addr();
+    let mut s = std::net::TcpStream::connect(&addr)
+        .unwrap_or_else(|e| panic!("connect to Toxiproxy at {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    write!(
+        s,
+        "POST /proxies/{proxy}/toxics HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send toxic");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("Toxiproxy's answer");
+    let status = answer.split_whitespace().nth(1).unwrap_or("");
+    assert_eq!(status, "200", "adding toxic {body} to {proxy}: {answer}");
 }
 
 /// Removes every toxic of proxy `name`.

@@ -1,5 +1,6 @@
 //! Toxics on a live connection: latency, data that stops flowing, frames sliced into single
-//! bytes, connections cut in the middle of a frame, and a one-way partition.
+//! bytes, connections cut in the middle of a frame, a one-way partition, a narrow link and
+//! connections reset by the peer.
 
 use crate::support::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -447,5 +448,227 @@ async fn one_way_partition_with_incoming_traffic_loses_the_lock_before_the_serve
     w.unlock().await.unwrap();
     drop(g);
     wc.close().await;
+    f.finish().await;
+}
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
+async fn narrow_link_delivers_a_large_reply_intact_and_keeps_the_session() {
+    let f = Fault::begin("bandwidth").await;
+    // The read timeout (2t/3 = 6.7 s) counts from the last complete frame, and a reply queues
+    // every later one (ping answers too) behind it: the big reply must take well under it.
+    let t = Duration::from_secs(10);
+    let rate_kb = 20u32;
+    let blob: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let big = f.path("big");
+    let small = f.path("small");
+    f.admin
+        .create(&big, &blob, CreateMode::Persistent)
+        .await
+        .unwrap();
+    f.admin
+        .create(&small, b"s", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let c = connect(&f.via(&[1]), t).await;
+    let session = c.session_id();
+    c.sync(&big).await.unwrap(); // the admin wrote the nodes: catch up with it first
+    let log = StateLog::start(&c);
+
+    add_toxic(&f.proxy(1).name, DOWN, Toxic::Bandwidth { rate_kb }).await;
+    // Small replies pass nearly at once.
+    let t0 = Instant::now();
+    for _ in 0..5 {
+        let (d, _) = c.get_data(&small).await.unwrap();
+        assert_eq!(&d[..], b"s");
+    }
+    let small_took = t0.elapsed();
+    // The large one arrives whole, at the link's pace (bytes / (KB/s) = ms, K = 1000).
+    let t0 = Instant::now();
+    let (got, st) = c.get_data(&big).await.unwrap();
+    let big_took = t0.elapsed();
+    assert!(got[..] == blob[..], "the large reply was corrupted");
+    assert_eq!(st.data_length as usize, blob.len());
+    let pace = Duration::from_millis(blob.len() as u64 / u64::from(rate_kb));
+    assert!(
+        big_took >= pace * 95 / 100,
+        "{} bytes at {rate_kb} KB/s took only {big_took:?}: the toxic is not in the path",
+        blob.len()
+    );
+    assert!(
+        small_took < Duration::from_secs(2),
+        "five small calls took {small_took:?}"
+    );
+    // And a small call and a write behind it still work.
+    c.set_data(&small, b"t", None).await.unwrap();
+    let (d, _) = c.get_data(&small).await.unwrap();
+    assert_eq!(&d[..], b"t");
+    let states = log.states();
+    assert!(
+        states.iter().all(|s| *s == SessionState::Connected),
+        "the connection did not survive the narrow link: {states:?}"
+    );
+    assert_eq!(c.session_id(), session);
+
+    clear_toxics(&f.proxy(1).name).await;
+    let t0 = Instant::now();
+    let (got, _) = c.get_data(&big).await.unwrap();
+    let fast = t0.elapsed();
+    assert!(got[..] == blob[..]);
+    assert!(
+        fast < pace / 4,
+        "still slow after the toxic was removed: {fast:?}"
+    );
+    eprintln!(
+        "bandwidth: {} bytes at {rate_kb} KB/s took {big_took:?} (pace {pace:?}), five small \
+         calls {small_took:?}, {fast:?} after removal; states {states:?}",
+        blob.len()
+    );
+    c.close().await;
+    f.finish().await;
+}
+
+/// Waits for the next `Disconnected` among `changes`; returns when it came.
+async fn next_disconnect(changes: &mut zksync::StateChanges) -> Instant {
+    guard("disconnected by the reset", async {
+        while let Some(s) = changes.next().await {
+            if matches!(s, SessionState::Disconnected { .. }) {
+                return Instant::now();
+            }
+        }
+        panic!("the client is gone");
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
+async fn reset_peer_costs_only_the_connection_and_keeps_the_session_and_the_lock() {
+    let f = Fault::begin("reset-peer").await;
+    let panics_before = panics_on_this_thread();
+    let fx = frame_fixture(&f).await;
+    let t = Duration::from_secs(4);
+    let c = connect(&f.via(&[1, 2]), t).await;
+    let session = c.session_id();
+    let g = RwLock::new(c.clone(), &f.path("lock"))
+        .write()
+        .await
+        .unwrap();
+    check_reads(&c, &fx).await.unwrap();
+    let node = connected_node(&c).await;
+    let other = if node == 1 { 2 } else { 1 };
+    let log = StateLog::start(&c);
+
+    // The lock is still held and its node still the session's.
+    let lock_kept = |when: &'static str| {
+        let (g, f) = (&g, &f);
+        async move {
+            assert!(!g.is_lost(), "{when}: the guard reports the lock lost");
+            let (_, st) = f
+                .synced_admin()
+                .await
+                .get_data(g.node_path())
+                .await
+                .unwrap_or_else(|e| panic!("{when}: the lock node: {e}"));
+            assert_eq!(
+                st.ephemeral_owner, session,
+                "{when}: lock node not the session's"
+            );
+        }
+    };
+
+    // 1. Calls in flight: their replies reach the toxic, which resets the connection 300 ms
+    //    later (they are dropped). Each call fails with ConnectionLoss, never with a decode
+    //    error; the client moves to its other server (through this proxy every reconnect would
+    //    be reset too) with the same session.
+    let timeout_ms = 300u32;
+    let mut changes = c.state_changes();
+    add_toxic(&f.proxy(node).name, DOWN, Toxic::ResetPeer { timeout_ms }).await;
+    let applied = Instant::now();
+    let calls: Vec<_> = (0..5)
+        .map(|_| {
+            let (c2, p) = (c.clone(), fx.data_node.clone());
+            tokio::spawn(async move { c2.get_data(&p).await })
+        })
+        .collect();
+    let reset_after = next_disconnect(&mut changes).await - applied;
+    let mut lost_calls = 0;
+    for call in calls {
+        match guard("in-flight call", call).await.unwrap() {
+            Err(Error::ConnectionLoss) => lost_calls += 1,
+            // Sent after the reset, on the next connection.
+            Ok((data, _)) => assert_eq!(data[..], fx.data[..], "data corrupted"),
+            Err(e) => panic!("a call in flight on a reset connection gave {e:?}"),
+        }
+    }
+    assert!(lost_calls >= 1, "no call was in flight when the reset came");
+    // The reset is noticed when it comes, not by the read timeout (2t/3 after the last frame).
+    let limit = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(1);
+    assert!(
+        reset_after >= Duration::from_millis(u64::from(timeout_ms) - 10),
+        "disconnected {reset_after:?} after the toxic, before its {timeout_ms} ms"
+    );
+    assert!(
+        reset_after < limit,
+        "the reset was noticed only {reset_after:?} after the toxic"
+    );
+    let back_on = connected_node(&c).await;
+    let moved_after = applied.elapsed();
+    assert_eq!(back_on, other, "the client moved to its other server");
+    assert_eq!(c.session_id(), session, "same session");
+    clear_toxics(&f.proxy(node).name).await;
+    lock_kept("after the reset in flight").await;
+    check_reads(&c, &fx).await.unwrap();
+
+    // 2. An idle connection: no call, only pings (every t/6). The first ping answer sets off
+    //    the toxic, which resets at once; the client comes back through the first server.
+    let mut changes = c.state_changes();
+    add_toxic(
+        &f.proxy(other).name,
+        DOWN,
+        Toxic::ResetPeer { timeout_ms: 0 },
+    )
+    .await;
+    let applied = Instant::now();
+    let idle_reset_after = next_disconnect(&mut changes).await - applied;
+    assert!(
+        idle_reset_after < t / 6 + Duration::from_secs(1),
+        "an idle connection was reset only {idle_reset_after:?} after the toxic (pings every \
+         {:?})",
+        t / 6
+    );
+    let back_again = connected_node(&c).await;
+    assert_eq!(
+        back_again, node,
+        "the client moved back to its first server"
+    );
+    assert_eq!(c.session_id(), session, "same session");
+    clear_toxics(&f.proxy(other).name).await;
+    lock_kept("after the idle reset").await;
+    check_reads(&c, &fx).await.unwrap();
+
+    let states = log.states();
+    assert!(
+        !states.iter().any(|s| s.is_terminal()),
+        "the session ended: {states:?}"
+    );
+    let drops = states
+        .iter()
+        .filter(|s| matches!(s, SessionState::Disconnected { .. }))
+        .count();
+    assert!(drops >= 2, "two resets, {drops} disconnections: {states:?}");
+    g.unlock().await.expect("unlock after the resets");
+    assert_eq!(
+        panics_on_this_thread(),
+        panics_before,
+        "a panic on the client's thread"
+    );
+    eprintln!(
+        "reset_peer: in flight ({timeout_ms} ms) disconnected after {reset_after:?}, \
+         {lost_calls}/5 calls lost, back on node {back_on} {moved_after:?} after the toxic; \
+         idle (0 ms) disconnected after {idle_reset_after:?}, back on node {back_again}; \
+         {drops} disconnections, same session, lock kept"
+    );
+    c.close().await;
     f.finish().await;
 }

@@ -1,7 +1,7 @@
 //! The proxy collection: Toxiproxy's semantics (create, enable/disable, replace on populate,
 //! reset) over noxious's proxy runner.
 //!
-//! noxious (vendored with two fixes, see vendor/noxious/ZKSYNC-PATCHES.md) provides the data
+//! noxious (vendored with fixes and `reset_peer`, see vendor/noxious/ZKSYNC-PATCHES.md) provides the data
 //! path: `ProxyRunner::initialize_proxy` binds the listener,
 //! `ProxyRunner::run_proxy` accepts clients, connects them upstream and pipes both directions
 //! through the toxic chain, and applies toxic changes (`ToxicEvent`) to live connections. What
@@ -747,6 +747,174 @@ mod tests {
         store.delete("echo").await.unwrap();
         assert!(TcpStream::connect(&listen).await.is_err());
         assert_eq!(store.get("echo").await.unwrap_err().status, 404);
+    }
+
+    /// A server that sends `n` bytes (`i % 251`) in one write as soon as a client connects,
+    /// then waits for the client to close.
+    async fn blob_server(n: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let blob: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+                    if s.write_all(&blob).await.is_ok() {
+                        let mut buf = [0u8; 64];
+                        while let Ok(n) = s.read(&mut buf).await {
+                            if n == 0 {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn bandwidth_passes_large_chunks_at_its_rate() {
+        // Toxiproxy sends a chunk larger than 100 ms worth of the rate in pieces of
+        // rate * 100 bytes every 100 ms. noxious 1.0.4 sent 100-byte pieces and took 100 ms
+        // off the chunk's delay for each, which went below zero (a panic: the connection
+        // closed) for any chunk over a few times rate * 100 bytes.
+        let store = Store::default();
+        let n = 50_000;
+        let listen = proxy(&store, &blob_server(n).await).await;
+        store
+            .add_toxic("echo", br#"{"type":"bandwidth","attributes":{"rate":50}}"#)
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        let mut got = vec![0u8; n];
+        tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut got))
+            .await
+            .expect("bandwidth toxic hung")
+            .expect("bandwidth toxic cut the connection");
+        let took = t.elapsed();
+        let sent: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        assert!(got == sent, "bytes corrupted");
+        // 50 000 bytes at 50 KB/s (Toxiproxy's KB is 1000 bytes): one second.
+        assert!(took >= Duration::from_millis(950), "too fast: {took:?}");
+        assert!(took < Duration::from_millis(2000), "too slow: {took:?}");
+    }
+
+    /// A server that reports how the first read of each connection ended: `Ok(n)` bytes (0 is
+    /// EOF) or the error's kind.
+    async fn reporting_server() -> (
+        String,
+        tokio::sync::mpsc::UnboundedReceiver<Result<usize, std::io::ErrorKind>>,
+    ) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    let _ = tx.send(s.read(&mut buf).await.map_err(|e| e.kind()));
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    /// How the next read of `s` ends (bounded by 5 s), and when.
+    async fn read_outcome(s: &mut TcpStream) -> (std::io::Result<usize>, Instant) {
+        let mut buf = [0u8; 64];
+        let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("the connection was neither reset nor closed");
+        (r, Instant::now())
+    }
+
+    #[tokio::test]
+    async fn reset_peer_resets_both_sides_after_its_timeout() {
+        use std::io::ErrorKind::ConnectionReset;
+        // Toxiproxy's reset_peer: `timeout` ms after data reaches it, the connection is closed
+        // with SO_LINGER 0, so both peers get a TCP RST (ECONNRESET), not a FIN (EOF).
+        let store = Store::default();
+        let listen = proxy(&store, &echo_server().await).await;
+        let mut idle = TcpStream::connect(&listen).await.unwrap();
+        let mut s = TcpStream::connect(&listen).await.unwrap();
+        assert_eq!(round_trip(&mut idle, b"warm").await, b"warm");
+        assert_eq!(round_trip(&mut s, b"warm").await, b"warm");
+
+        // Toxiproxy's JSON shape, both ways.
+        let v = store
+            .add_toxic(
+                "echo",
+                br#"{"type":"reset_peer","attributes":{"timeout":300}}"#,
+            )
+            .await
+            .unwrap();
+        assert_eq!(v["type"], "reset_peer");
+        assert_eq!(v["name"], "reset_peer_downstream");
+        assert_eq!(v["stream"], "downstream");
+        assert_eq!(v["attributes"], serde_json::json!({"timeout": 300}));
+
+        // A live connection: the reply reaches the toxic, which resets the connection 300 ms
+        // later instead of passing it on.
+        let t = Instant::now();
+        s.write_all(b"gone").await.unwrap();
+        let (r, at) = read_outcome(&mut s).await;
+        assert_eq!(
+            r.as_ref().map_err(|e| e.kind()),
+            Err(ConnectionReset),
+            "a reset_peer toxic must reset the connection: {r:?}"
+        );
+        let took = at - t;
+        assert!(took >= Duration::from_millis(290), "reset early: {took:?}");
+        assert!(took < Duration::from_millis(1500), "reset late: {took:?}");
+
+        // A connection with no data through the toxic is left alone, also when the toxic
+        // changes (removing it must not reset the connection it never fired on).
+        store
+            .delete_toxic("echo", "reset_peer_downstream")
+            .await
+            .unwrap();
+        assert_eq!(round_trip(&mut idle, b"alive").await, b"alive");
+
+        // Upstream, timeout 0, on a new connection: the client's first bytes reset it at
+        // once, towards the server as well.
+        let (upstream, mut outcomes) = reporting_server().await;
+        let v = store
+            .create(ProxySpec {
+                name: "rst".into(),
+                listen: "127.0.0.1:0".into(),
+                upstream,
+                enabled: true,
+            })
+            .await
+            .unwrap();
+        store
+            .add_toxic(
+                "rst",
+                br#"{"type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}"#,
+            )
+            .await
+            .unwrap();
+        let mut s = TcpStream::connect(v["listen"].as_str().unwrap())
+            .await
+            .unwrap();
+        let t = Instant::now();
+        s.write_all(b"x").await.unwrap();
+        let (r, at) = read_outcome(&mut s).await;
+        assert_eq!(
+            r.as_ref().map_err(|e| e.kind()),
+            Err(ConnectionReset),
+            "client side: {r:?}"
+        );
+        assert!(at - t < Duration::from_millis(500), "{:?}", at - t);
+        let server_saw = tokio::time::timeout(Duration::from_secs(5), outcomes.recv())
+            .await
+            .expect("the server's connection stayed open")
+            .unwrap();
+        assert_eq!(server_saw, Err(ConnectionReset), "server side");
     }
 
     #[tokio::test]

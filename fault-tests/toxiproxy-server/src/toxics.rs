@@ -5,9 +5,9 @@
 //! Toxiproxy); a missing name is `<type>_<stream>`, a missing stream `downstream`, a missing
 //! toxicity 1.0.
 //!
-//! Types: the ones noxious implements (`noop`, `latency`, `timeout`, `bandwidth`,
-//! `slow_close`, `slicer`, `limit_data`). Toxiproxy's `reset_peer` has no noxious counterpart
-//! and is refused like any unknown type (400 "invalid toxic type").
+//! Types: Toxiproxy's, as noxious implements them (`noop`, `latency`, `timeout`, `bandwidth`,
+//! `slow_close`, `slicer`, `limit_data`, and `reset_peer`, which the vendored copy adds). Any
+//! other type is refused (400 "invalid toxic type").
 
 use crate::api::ApiError;
 use noxious::toxic::{StreamDirection, Toxic, ToxicKind};
@@ -23,6 +23,7 @@ fn default_attributes(kind: &str) -> Option<Value> {
         "slow_close" => json!({"delay": 0}),
         "slicer" => json!({"average_size": 0, "size_variation": 0, "delay": 0}),
         "limit_data" => json!({"bytes": 0}),
+        "reset_peer" => json!({"timeout": 0}),
         _ => return None,
     })
 }
@@ -190,6 +191,11 @@ mod tests {
         assert_eq!(t.kind, ToxicKind::Timeout { timeout: 0 });
         assert_eq!(t.direction, StreamDirection::Upstream);
         assert_eq!(t.name, "t");
+        let t = parse_new(br#"{"type":"reset_peer"}"#).unwrap();
+        assert_eq!(t.kind, ToxicKind::ResetPeer { timeout: 0 });
+        assert_eq!(t.name, "reset_peer_downstream");
+        let t = parse_new(br#"{"type":"reset_peer","attributes":{"timeout":1500}}"#).unwrap();
+        assert_eq!(to_json(&t)["attributes"], json!({"timeout": 1500}));
     }
 
     #[test]
@@ -215,11 +221,7 @@ mod tests {
     #[test]
     fn refused_bodies() {
         for (body, status) in [
-            (
-                &br#"{"type":"reset_peer","attributes":{"timeout":0}}"#[..],
-                400,
-            ),
-            (br#"{"type":"bogus"}"#, 400),
+            (&br#"{"type":"bogus"}"#[..], 400),
             (br#"{"type":"latency","stream":"sideways"}"#, 400),
             (br#"{"type":"latency","attributes":{"latency":-1}}"#, 400),
             (

@@ -1,6 +1,6 @@
 use crate::{
     proxy::ProxyConfig,
-    signal::{Close, Closer, Stop, Stopper},
+    signal::{Close, Closer, ResetFlag, Stop, Stopper},
     state::{ToxicState, ToxicStateHolder},
     stream::{forward, forward_read, forward_write, Read, Write},
     toxic::ToxicKind,
@@ -56,19 +56,28 @@ impl Link {
         }
     }
 
+    /// zksync patch: `reset` is the connection's reset flag, for a `reset_peer` toxic.
     pub(super) fn establish(
         &mut self,
         reader: Read,
         writer: Write,
         toxics: Vec<Toxic>,
         toxic_state_holder: Option<Arc<ToxicStateHolder>>,
+        reset: ResetFlag,
     ) -> JoinHandle<()> {
         let (disband_sender, disband_receiver) = oneshot::channel::<Ends>();
         self.disband_receiver = Some(disband_receiver);
         if toxics.is_empty() {
             self.forward_direct(reader, writer, disband_sender)
         } else {
-            self.setup_toxics(reader, writer, toxics, disband_sender, toxic_state_holder)
+            self.setup_toxics(
+                reader,
+                writer,
+                toxics,
+                disband_sender,
+                toxic_state_holder,
+                reset,
+            )
         }
     }
 
@@ -99,6 +108,7 @@ impl Link {
         toxics: Vec<Toxic>,
         disband_sender: oneshot::Sender<Ends>,
         toxic_state_holder: Option<Arc<ToxicStateHolder>>,
+        reset: ResetFlag,
     ) -> JoinHandle<()> {
         let mut stop = self.stop.clone();
         let mut drain = self.drain.clone();
@@ -140,6 +150,7 @@ impl Link {
                 &mut stop,
                 prev_pipe_read_rx,
                 toxic_state_holder.clone(),
+                reset.clone(),
             );
         }
 
@@ -154,6 +165,7 @@ impl Link {
         stop: &mut Stop,
         prev_pipe_read_rx: futures_mpsc::Receiver<Bytes>,
         toxic_state_holder: Option<Arc<ToxicStateHolder>>,
+        reset: ResetFlag,
     ) -> futures_mpsc::Receiver<Bytes> {
         let toxic_name = runner.toxic_name();
         let toxic_state =
@@ -167,7 +179,7 @@ impl Link {
             futures_mpsc::channel::<Bytes>(runner.toxic_kind().chunk_buffer_capacity());
         tokio::spawn(async move {
             let maybe_res = tokio::select! {
-                res = runner.run(prev_pipe_read_rx, pipe_tx, toxic_state, rand_seed) => Some(res),
+                res = runner.run(prev_pipe_read_rx, pipe_tx, toxic_state, rand_seed, reset) => Some(res),
                 _ = stop.recv() => None,
             };
             if let Some(Err(err)) = maybe_res {
@@ -366,6 +378,7 @@ impl ToxicRunner {
         output: impl Sink<Bytes>,
         state: Option<Arc<AsyncMutex<ToxicState>>>,
         rand_seed: Option<u64>,
+        reset: ResetFlag,
     ) -> io::Result<()> {
         pin!(input);
         pin!(output);
@@ -399,6 +412,9 @@ impl ToxicRunner {
                 ToxicKind::LimitData { bytes } => {
                     let stop = self.take_override_stop();
                     toxics::run_limit_data(input, output, stop, bytes, state).await
+                }
+                ToxicKind::ResetPeer { timeout } => {
+                    toxics::run_reset_peer(input, output, timeout, reset).await
                 }
             }
         } else {
@@ -451,7 +467,7 @@ mod tests {
         let (tx2, mut rx2) = futures::channel::mpsc::channel::<Bytes>(1);
         assert_ok!(tx.send("chop chop".into()).await);
         let handle = tokio::spawn(async move {
-            let res = runner.run(rx, tx2, None, None).await;
+            let res = runner.run(rx, tx2, None, None, ResetFlag::default()).await;
             assert_ok!(res);
         });
         assert_eq!(Some("chop".into()), rx2.next().await);
@@ -480,7 +496,7 @@ mod tests {
         let (tx2, mut rx2) = futures::channel::mpsc::channel::<Bytes>(1);
         assert_ok!(tx.send("chop chop".into()).await);
         let handle = tokio::spawn(async move {
-            let res = runner.run(rx, tx2, None, None).await;
+            let res = runner.run(rx, tx2, None, None, ResetFlag::default()).await;
             assert_err!(&res);
             assert_eq!(std::io::ErrorKind::ConnectionReset, res.unwrap_err().kind());
         });
@@ -508,7 +524,7 @@ mod tests {
         let (tx2, mut rx2) = futures::channel::mpsc::channel::<Bytes>(1);
         assert_ok!(tx.send("chop chop".into()).await);
         let handle = tokio::spawn(async move {
-            let res = runner.run(rx, tx2, None, None).await;
+            let res = runner.run(rx, tx2, None, None, ResetFlag::default()).await;
             assert_ok!(res);
         });
         assert_eq!(Some("chop chop".into()), rx2.next().await);
@@ -533,7 +549,7 @@ mod tests {
         let (tx2, mut rx2) = futures::channel::mpsc::channel::<Bytes>(1);
         assert_ok!(tx.send("chop chop".into()).await);
         let handle = tokio::spawn(async move {
-            let res = runner.run(rx, tx2, None, None).await;
+            let res = runner.run(rx, tx2, None, None, ResetFlag::default()).await;
             assert_ok!(res);
         });
         assert_eq!(Some("chop chop".into()), rx2.next().await);

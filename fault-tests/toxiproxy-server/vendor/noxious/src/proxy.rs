@@ -2,7 +2,7 @@ use crate::socket::{SocketListener, SocketStream};
 use crate::{
     error::NotFoundError,
     link::Link,
-    signal::{Closer, Stop},
+    signal::{Closer, ResetFlag, Stop},
     state::{ProxyState, SharedProxyInfo, ToxicStateHolder},
     stream::{Read, Write},
     toxic::{update_toxic_list_in_place, StreamDirection, Toxic, ToxicEvent, ToxicEventResult},
@@ -63,6 +63,8 @@ pub struct Links {
     /// Optional, connection-wide state for toxics that need such state (like LimitData)
     /// Toxic Name -> State
     state_holder: Option<Arc<ToxicStateHolder>>,
+    /// zksync patch: set when a `reset_peer` toxic resets this connection.
+    reset: ResetFlag,
 }
 
 /// Toxics applied on a proxy connection
@@ -152,6 +154,8 @@ struct Streams {
     client_write: Write,
     upstream_read: Read,
     upstream_write: Write,
+    /// zksync patch: the connection's reset flag, shared by the two write streams.
+    reset: ResetFlag,
 }
 
 /// The proxy runner interface (defined for mocking, mainly)
@@ -250,8 +254,12 @@ impl Runner for ProxyRunner {
                     }
                 };
 
-                let (client_read, client_write) = client_stream.into_split();
-                let (upstream_read, upstream_write) = upstream.into_split();
+                let (client_read, mut client_write) = client_stream.into_split();
+                let (upstream_read, mut upstream_write) = upstream.into_split();
+                // zksync patch: a `reset_peer` toxic resets both sockets (see WriteStream).
+                let reset = ResetFlag::default();
+                client_write.share_reset(&reset);
+                upstream_write.share_reset(&reset);
 
                 let client_read =
                     FramedRead::with_capacity(client_read, BytesCodec::new(), READ_BUFFER_SIZE);
@@ -267,6 +275,7 @@ impl Runner for ProxyRunner {
                     client_write,
                     upstream_read,
                     upstream_write,
+                    reset,
                 };
 
                 let res = create_links(
@@ -338,12 +347,14 @@ fn create_links(
         streams.upstream_write,
         toxics.upstream,
         toxics_state_holder.clone(),
+        streams.reset.clone(),
     );
     let downstream_handle = client_link.establish(
         streams.upstream_read,
         streams.client_write,
         toxics.downstream,
         toxics_state_holder.clone(),
+        streams.reset.clone(),
     );
 
     // zksync patch: a toxic change replaces a live connection's links under the same client
@@ -386,6 +397,7 @@ fn create_links(
             upstream: upstream_link,
             client: client_link,
             state_holder: toxics_state_holder,
+            reset: streams.reset,
         },
     );
     Ok(())
@@ -474,11 +486,17 @@ async fn recreate_links(
     let (down, up) = tokio::join!(links.client.disband(), links.upstream.disband());
     let (upstream_read, client_write) = down?;
     let (client_read, upstream_write) = up?;
+    // zksync patch: a `reset_peer` toxic of the old links fired (before or while they
+    // drained): the connection ends here, its sockets dropped with a reset.
+    if links.reset.is_set() {
+        return Ok(());
+    }
     let streams = Streams {
         client_read,
         client_write,
         upstream_read,
         upstream_write,
+        reset: links.reset,
     };
     create_links(
         state.clone(),

@@ -151,3 +151,22 @@ impl Closer {
         self.sender.send(Some(())).map_err(|_| CloseError)
     }
 }
+
+/// zksync patch: marks a proxied connection for a reset (set by a `reset_peer` toxic). Shared
+/// by the connection's two write streams, which then close their sockets with SO_LINGER 0 (a
+/// TCP RST) instead of a FIN (see `socket::WriteStream`), and by its links, which stop
+/// re-creating it on toxic changes.
+#[derive(Debug, Clone, Default)]
+pub struct ResetFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl ResetFlag {
+    /// Marks the connection for a reset.
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the connection is marked for a reset.
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

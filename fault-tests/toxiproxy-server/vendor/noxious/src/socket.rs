@@ -113,14 +113,18 @@ pin_project! {
     }
 }
 
-pin_project! {
-    /// Wrapper for OwnedWriteHalf for mocking
-    #[derive(Debug)]
-    pub struct WriteStream {
-        #[pin]
-        inner: WriteHalf,
-
-    }
+/// Wrapper for OwnedWriteHalf for mocking
+///
+/// zksync patch: also holds its connection's reset flag. When the flag is set (a `reset_peer`
+/// toxic fired), dropping the stream sets SO_LINGER 0 on the socket and skips the write
+/// shutdown, so the socket closes (with its read half) with a TCP RST instead of a FIN: the
+/// peer's reads fail with ECONNRESET, as through Toxiproxy's `reset_peer`. (A shutdown would
+/// send a FIN first, and the peer would read an orderly end of stream.)
+#[derive(Debug)]
+pub struct WriteStream {
+    /// Always `Some` until dropped.
+    inner: Option<WriteHalf>,
+    reset: crate::signal::ResetFlag,
 }
 
 #[cfg_attr(test, automock)]
@@ -133,9 +137,47 @@ impl ReadStream {
 #[cfg_attr(test, automock)]
 impl WriteStream {
     pub(crate) fn new(inner: WriteHalf) -> WriteStream {
-        WriteStream { inner }
+        WriteStream {
+            inner: Some(inner),
+            reset: Default::default(),
+        }
     }
 }
+
+impl WriteStream {
+    /// zksync patch: makes this stream follow its connection's reset flag.
+    pub(crate) fn share_reset(&mut self, reset: &crate::signal::ResetFlag) {
+        self.reset = reset.clone();
+    }
+
+    fn inner_mut(&mut self) -> std::pin::Pin<&mut WriteHalf> {
+        std::pin::Pin::new(self.inner.as_mut().expect("WriteStream used after drop"))
+    }
+}
+
+impl Drop for WriteStream {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            if self.reset.is_set() {
+                close_with_reset(inner);
+            }
+        }
+    }
+}
+
+/// zksync patch: closes the write half's socket with a TCP RST once its read half is dropped.
+#[cfg(not(test))]
+fn close_with_reset(inner: WriteHalf) {
+    // Deprecated because a nonzero linger blocks the thread on close; a zero one never does.
+    #[allow(deprecated)]
+    let _ = inner
+        .as_ref()
+        .set_linger(Some(std::time::Duration::from_secs(0)));
+    inner.forget();
+}
+
+#[cfg(test)]
+fn close_with_reset(_inner: WriteHalf) {}
 
 impl AsyncRead for ReadStream {
     fn poll_read(
@@ -147,27 +189,29 @@ impl AsyncRead for ReadStream {
     }
 }
 
+// zksync patch: WriteStream is no longer pin-projected (its write half, which is Unpin, is
+// taken out on drop).
 impl AsyncWrite for WriteStream {
     fn poll_write(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<Result<usize, io::Error>> {
-        self.project().inner.poll_write(cx, buf)
+        self.get_mut().inner_mut().poll_write(cx, buf)
     }
 
     fn poll_flush(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), io::Error>> {
-        self.project().inner.poll_flush(cx)
+        self.get_mut().inner_mut().poll_flush(cx)
     }
 
     fn poll_shutdown(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), io::Error>> {
-        self.project().inner.poll_shutdown(cx)
+        self.get_mut().inner_mut().poll_shutdown(cx)
     }
 }
 

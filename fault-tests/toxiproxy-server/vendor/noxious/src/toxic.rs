@@ -66,6 +66,13 @@ pub enum ToxicKind {
         /// the limit
         bytes: u64,
     },
+    /// zksync patch: Toxiproxy's `reset_peer`. Resets the connection (a TCP RST to both
+    /// peers) `timeout` ms after data reaches the toxic
+    #[serde(rename = "reset_peer")]
+    ResetPeer {
+        /// in milliseconds
+        timeout: u64,
+    },
 }
 
 /// Something that can be attached to a link to modify the way the data is passed through
@@ -185,6 +192,7 @@ impl ToxicKind {
             ToxicKind::SlowClose { .. } => "slow_close",
             ToxicKind::Slicer { .. } => "slicer",
             ToxicKind::LimitData { .. } => "limit_data",
+            ToxicKind::ResetPeer { .. } => "reset_peer",
         }
     }
 }
@@ -263,6 +271,9 @@ impl fmt::Display for ToxicKind {
             }
             ToxicKind::LimitData { bytes } => {
                 write!(f, "LimitData({})", bytes)
+            }
+            ToxicKind::ResetPeer { timeout } => {
+                write!(f, "ResetPeer({})", timeout)
             }
         }
     }

@@ -39,16 +39,19 @@ pub async fn run_bandwidth(
             .expect("Could not convert bandwidth rate from u64 to usize");
 
         // If the rate is low enough, split the packet up and send in 100 millisecond intervals
+        // zksync patch: each piece is 100 ms worth of the rate (`rate * UNIT` bytes), as in
+        // Toxiproxy; noxious 1.0.4 sent UNIT (100) bytes per interval and took an interval off
+        // `to_sleep` for each, which underflowed (a panic) for chunks over a few intervals.
         while chunk.len() > rate * UNIT {
             sleep(Duration::from_millis(INTERVAL)).await;
-            let to_send = chunk.split_to(UNIT);
+            let to_send = chunk.split_to(rate * UNIT);
             if output.send(to_send).await.is_err() {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionReset,
                     "Write channel closed",
                 ));
             }
-            to_sleep -= Duration::from_millis(INTERVAL);
+            to_sleep = to_sleep.saturating_sub(Duration::from_millis(INTERVAL));
         }
         // sleep's granularity is 1ms
         if to_sleep.as_millis() > 0 {
