@@ -104,10 +104,10 @@ pub async fn inject(
         if targeted {
             // Most of them at held guards: only those land inside sections.
             let what = match rng.below(100) {
-                0..=24 => 0,
-                25..=39 => 1,
-                40..=49 => 2,
-                50..=59 => 3,
+                0..=29 => 0,
+                30..=39 => 1,
+                40..=44 => 2,
+                45..=49 => 3,
                 _ => 4,
             };
             // Only what happens from now on counts: start from a fresh receiver.
