@@ -73,8 +73,16 @@ pub async fn connect(hosts: &str, t: Duration) -> Client {
 
 /// The node (1-based) holding a connection of `c`'s session, by the servers' `cons` output.
 pub async fn node_of(c: &Client) -> Option<usize> {
+    node_of_among(c, &[]).await
+}
+
+/// [`node_of`], asking only `nodes` (all of them if empty): a paused node would not answer.
+pub async fn node_of_among(c: &Client, nodes: &[usize]) -> Option<usize> {
     let needle = format!("sid=0x{:x},", c.session_id());
     for (i, h) in peers().split(',').enumerate() {
+        if !nodes.is_empty() && !nodes.contains(&(i + 1)) {
+            continue;
+        }
         if four_letter(h, "cons")
             .await
             .is_some_and(|out| out.contains(&needle))
@@ -320,18 +328,26 @@ fn start_nodes_blocking(nodes: &[usize]) {
     }
 }
 
-/// Nodes the ensemble script reports as down or not serving.
-fn unhealthy_nodes() -> Vec<usize> {
+/// Nodes the ensemble script reports as down, paused or not serving; the paused ones apart.
+fn unhealthy_nodes() -> (Vec<usize>, Vec<usize>) {
     let out = std::process::Command::new(ensemble_script())
         .arg("status")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("run {} status: {e}", ensemble_script()));
-    String::from_utf8_lossy(&out.stdout)
+    let index = |l: &str| l.split_whitespace().nth(1)?.parse().ok();
+    let out = String::from_utf8_lossy(&out.stdout);
+    let unhealthy = out
         .lines()
-        .filter(|l| l.ends_with(" down") || l.ends_with("not serving"))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .collect()
+        .filter(|l| l.ends_with(" down") || l.ends_with("not serving") || l.ends_with(" paused"))
+        .filter_map(index)
+        .collect();
+    let paused = out
+        .lines()
+        .filter(|l| l.ends_with(" paused"))
+        .filter_map(index)
+        .collect();
+    (unhealthy, paused)
 }
 
 /// The index of the current leader.
@@ -369,7 +385,9 @@ static FAULT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// an admin client that talks to the servers directly (not through a proxy).
 ///
 /// Undone in [`Fault::finish`], or on drop when the test fails: every proxy enabled and
-/// cleared, every stopped node restarted, the namespace deleted.
+/// cleared, every stopped node restarted, the namespace deleted. (Paused nodes are resumed by
+/// their [`PausedNode`] guards, dropped before the fixture; one left paused by a killed run is
+/// resumed by the next `begin`.)
 pub struct Fault {
     pub root: String,
     pub admin: Client,
@@ -388,7 +406,12 @@ impl Fault {
         reset_proxies().await;
         // A failed earlier run may have left a node down: bring the ensemble back first.
         tokio::task::spawn_blocking(|| {
-            let down = unhealthy_nodes();
+            let (down, paused) = unhealthy_nodes();
+            // A node left frozen (a test run killed before its PausedNode was dropped).
+            for i in paused {
+                eprintln!("fault fixture: resuming node {i} left paused");
+                run_ensemble(&["resume-node", &i.to_string()]);
+            }
             if !down.is_empty() {
                 eprintln!("fault fixture: restarting nodes {down:?} left down");
                 start_nodes_blocking(&down);

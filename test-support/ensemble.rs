@@ -1,12 +1,13 @@
 //! The ensemble as every integration test target sees it (included with `#[path]` next to
-//! `wait.rs`): where it is, how to run its control script, the four-letter words, and a probe
-//! for panics that tokio would swallow.
+//! `wait.rs`): where it is, how to run its control script (and pause nodes with it), the
+//! four-letter words, and a probe for panics that tokio would swallow.
 
 #![allow(dead_code)]
 
 use super::wait::guard;
 use std::cell::Cell;
 use std::sync::Once;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -73,6 +74,74 @@ pub async fn run_ensemble_async(args: &[&str]) -> String {
     })
     .await
     .expect("ensemble script task")
+}
+
+/// How long a [`PausedNode`] was frozen, as bounds measured around the script calls.
+#[derive(Debug, Clone, Copy)]
+pub struct PauseSpan {
+    /// From the moment `pause-node` had confirmed the node stopped to the `resume-node` call:
+    /// the node was frozen at least this long.
+    pub at_least: Duration,
+    /// From the `pause-node` call to the return of `resume-node`: at most this long.
+    pub at_most: Duration,
+}
+
+/// A node frozen with SIGSTOP by a test (`scripts/ensemble pause-node`, by its recorded pid):
+/// its sockets stay open and the kernel still accepts connections, but nothing answers. Resumed
+/// with SIGCONT by [`PausedNode::resume`], or on drop (also when the test panics), so a failing
+/// test never leaves a server frozen.
+#[derive(Debug)]
+pub struct PausedNode {
+    index: usize,
+    requested: Instant,
+    frozen: Instant,
+    resumed: bool,
+}
+
+impl PausedNode {
+    /// Freezes node `index` (1-based); returns once the node is stopped.
+    pub async fn pause(index: usize) -> PausedNode {
+        let requested = Instant::now();
+        run_ensemble_async(&["pause-node", &index.to_string()]).await;
+        PausedNode {
+            index,
+            requested,
+            frozen: Instant::now(),
+            resumed: false,
+        }
+    }
+
+    /// The node's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// When the node was certainly frozen (`pause-node` had returned).
+    pub fn frozen_at(&self) -> Instant {
+        self.frozen
+    }
+
+    /// Lets the node run again; returns how long it was frozen.
+    pub async fn resume(mut self) -> PauseSpan {
+        let at_least = self.frozen.elapsed();
+        self.resumed = true;
+        run_ensemble_async(&["resume-node", &self.index.to_string()]).await;
+        PauseSpan {
+            at_least,
+            at_most: self.requested.elapsed(),
+        }
+    }
+}
+
+impl Drop for PausedNode {
+    fn drop(&mut self) {
+        // No panic here: this may run while the test is already unwinding.
+        if !self.resumed {
+            if let Err(e) = try_run_ensemble(&["resume-node", &self.index.to_string()]) {
+                eprintln!("resuming node {}: {e}", self.index);
+            }
+        }
+    }
 }
 
 /// Sends a four-letter word to `host` and returns the answer (`None` if it does not answer).
