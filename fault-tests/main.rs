@@ -11,6 +11,7 @@
 
 mod jepsen;
 mod partition;
+mod pauses;
 mod servers;
 mod support;
 mod toxics;
