@@ -406,8 +406,6 @@ async fn only_server_paused_past_the_session_timeout_loses_the_lock_before_the_w
     let p = PausedNode::pause(victim).await;
     let base = p.frozen_at();
     let (lost_at, lost) = loss.wait().await;
-    // Judged on H's own clock: no server can tell it anything.
-    assert_eq!(lost, LockLost::LeaseExpired);
     assert!(g.is_lost());
     let (acquired_at, wg) = guard("W takes over", waiter).await.unwrap();
     let wg = wg.expect("W's acquire");
@@ -431,6 +429,9 @@ async fn only_server_paused_past_the_session_timeout_loses_the_lock_before_the_w
         "W acquired {} ms before H's guard reported the loss",
         ms(lost_at, acquired_at)
     );
+    // Judged on H's own clock (no server can tell it anything), by the lease: the first sign,
+    // before the client judges the session expired.
+    assert_eq!(lost, LockLost::LeaseExpired, "H learned of the loss by");
     assert_owner(&obs, wg.node_path(), w.session_id(), "W's lock node").await;
     assert!(
         wg.fencing_token() > g.fencing_token(),
@@ -939,23 +940,25 @@ async fn finish(mut child: tokio::process::Child) -> Output {
     .await
 }
 
-#[tokio::test]
-#[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
-async fn lock_holder_process_paused_past_its_session_timeout_is_stopped_and_fenced() {
-    let f = Fault::begin("pause-holder").await;
-    let lock = f.path("lock");
-    let scratch = Scratch::new("pause-holder");
-    let register = FencedRegister::new(scratch.path.join("register"));
-    // CMD writes its token to the register in a loop, as fast as a shell can.
+/// A `zksync lock` process holding `lock` with session timeout `t`, its CMD (`sh`, leading a
+/// process group of its own) writing its `$ZKSYNC_FENCING_TOKEN` to `register` in a loop, as
+/// fast as a shell can. Returns once CMD has written: the child, zksync's pid and CMD's pid.
+async fn zksync_holder(
+    lock: &str,
+    t: Duration,
+    scratch: &Scratch,
+    register: &FencedRegister,
+) -> (tokio::process::Child, i32, i32) {
     let script = r#"echo $$ > "$DIR/cmd.pid"; while :; do echo "$ZKSYNC_FENCING_TOKEN cmd" >> "$DIR/register"; sleep 0.01; done"#;
+    let t_ms = t.as_millis().to_string();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_zksync"));
     cmd.args([
         "--servers",
         &peers(),
         "--session-timeout",
-        "2000",
+        &t_ms,
         "lock",
-        &lock,
+        lock,
     ])
     .args(["--", "sh", "-c", script])
     .env("DIR", &scratch.path)
@@ -984,7 +987,28 @@ async fn lock_holder_process_paused_past_its_session_timeout_is_stopped_and_fenc
         Some(cmd_pid),
         "CMD leads a process group of its own"
     );
+    (child, zksync_pid, cmd_pid)
+}
+
+/// Waits (hang-guarded) until process `pid` is gone (or only its zombie is left).
+async fn wait_gone(pid: i32, who: &str) {
+    guard(&format!("{who} gone"), async {
+        while !process_gone(pid) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
+async fn lock_holder_process_paused_past_its_session_timeout_is_stopped_and_fenced() {
+    let f = Fault::begin("pause-holder").await;
+    let lock = f.path("lock");
+    let scratch = Scratch::new("pause-holder");
+    let register = FencedRegister::new(scratch.path.join("register"));
     let t = Duration::from_secs(2);
+    let (child, zksync_pid, cmd_pid) = zksync_holder(&lock, t, &scratch, &register).await;
     let w = connect(&peers(), Duration::from_secs(4)).await;
     let waiter = spawn_waiter(&w, &lock);
     wait_children(&f.admin, &lock, |c| c.len() == 2).await;
@@ -1021,12 +1045,7 @@ async fn lock_holder_process_paused_past_its_session_timeout_is_stopped_and_fenc
     assert_eq!(out.code, Some(4), "zksync's exit: {out:?}");
     assert!(out.stderr.contains("lost the write lock"), "{out:?}");
     assert!(!out.stderr.contains("panicked"), "{out:?}");
-    let cmd_gone = guard("CMD gone", async {
-        while !process_gone(cmd_pid) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
-    cmd_gone.await;
+    wait_gone(cmd_pid, "CMD").await;
     // Nothing of CMD writes any more.
     let final_len = register.history().len();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1077,6 +1096,49 @@ async fn lock_holder_process_paused_past_its_session_timeout_is_stopped_and_fenc
     );
     wg.unlock().await.unwrap();
     w.close().await;
+    f.finish().await;
+}
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
+async fn lock_holder_process_paused_past_its_lease_alone_is_stopped_too() {
+    let f = Fault::begin("pause-holder-lease").await;
+    let lock = f.path("lock");
+    let scratch = Scratch::new("pause-holder-lease");
+    let register = FencedRegister::new(scratch.path.join("register"));
+    let t = Duration::from_secs(3);
+    let (child, zksync_pid, cmd_pid) = zksync_holder(&lock, t, &scratch, &register).await;
+    tokio::time::sleep(t / 2).await; // held a while: the lease rests on pings
+
+    // Frozen for 3T/4: past the lease (on an idle connection at most about 2T/3 ahead), but
+    // not past the session: the client judges it expired only T after the send time of the
+    // last request answered (at most a ping interval T/6 before the freeze). So after SIGCONT
+    // the lease is the only sign zksync has (the servers may or may not have expired the
+    // session: it cannot know without a round trip), and it must stop CMD on it.
+    let frozen = FrozenHolder::freeze(zksync_pid, cmd_pid);
+    frozen.wait_stopped().await;
+    let base = Instant::now();
+    tokio::time::sleep(t * 3 / 4).await; // the fault held
+    let paused = base.elapsed();
+    frozen.resume_cmd();
+    let resumed = Instant::now();
+    frozen.resume_zksync();
+    let out = finish(child).await;
+    let exited_after = resumed.elapsed();
+    assert_eq!(out.code, Some(4), "zksync's exit: {out:?}");
+    assert!(out.stderr.contains("lost the write lock"), "{out:?}");
+    assert!(
+        out.stderr.contains("within the session's lease"),
+        "stopped for another reason than the lease: {out:?}"
+    );
+    wait_gone(cmd_pid, "CMD").await;
+    eprintln!(
+        "holder process paused past its lease: zksync (session timeout {t:?}) and CMD frozen \
+         {} ms; zksync exited 4 {} ms after SIGCONT: {}",
+        paused.as_millis(),
+        exited_after.as_millis(),
+        out.stderr.lines().next().unwrap_or_default()
+    );
     f.finish().await;
 }
 
@@ -1194,32 +1256,37 @@ async fn library_holder_child_process() {
         .write()
         .await
         .expect("acquire");
-    let mut stopped = false;
+    let mut resumed: Option<Instant> = None;
+    let mut first_check = None;
+    let mut writes_after = 0;
     loop {
-        // The check before each externally visible step.
-        if g.is_lost() {
+        // The check before each externally visible step; after the pause it is the first
+        // thing this process does.
+        let lost = g.is_lost();
+        if let Some(at) = resumed.take() {
+            first_check = Some((lost, ms(at, g.valid_until())));
+        }
+        if lost {
             break;
         }
         register.write(g.fencing_token(), "holder");
-        if !stopped && dir.join("waiter-queued").exists() {
-            stopped = true;
+        if first_check.is_some() {
+            writes_after += 1;
+        } else if dir.join("waiter-queued").exists() {
             // SAFETY: raise(3) of SIGSTOP: this process stops until the test sends SIGCONT.
             unsafe { libc::raise(libc::SIGSTOP) };
-            let now = Instant::now();
-            // First thing after the pause: the same check as before every write.
-            let lost = g.is_lost();
-            let over = ms(now, g.valid_until());
-            let reason = guard("lost() after the pause", g.lost()).await;
-            let report = format!(
-                "is_lost after the pause: {lost}; lease ended {over} ms before; lost() = \
-                 {reason:?}\n"
-            );
-            std::fs::write(dir.join("report"), report).expect("report");
+            resumed = Some(Instant::now());
             continue;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(stopped, "the lock was lost before the pause");
+    let (lost, over) = first_check.expect("the lock was lost before the pause");
+    let reason = guard("lost() after the pause", g.lost()).await;
+    let report = format!(
+        "is_lost after the pause: {lost}; lease ended {over} ms before; {writes_after} writes \
+         after the pause; lost() = {reason:?}\n"
+    );
+    std::fs::write(dir.join("report"), report).expect("report");
     drop(g);
     c.close().await;
 }
