@@ -413,7 +413,7 @@ impl Fault {
                 run_ensemble(&["resume-node", &i.to_string()]);
             }
             if !down.is_empty() {
-                eprintln!("fault fixture: restarting nodes {down:?} left down");
+                eprintln!("fault fixture: bringing back nodes {down:?} (left down, paused or not serving)");
                 start_nodes_blocking(&down);
             }
         })
