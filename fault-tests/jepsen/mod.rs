@@ -14,6 +14,7 @@
 //! `fault-power: <N> sections, <M> hit by a fault (<P>%), <L> lost mid-section, <R> stale writes rejected, violations: <V>`
 //! and fails on any violation or if fewer than 10 % of the sections had a fault land in them.
 
+mod barrier;
 mod checker;
 mod faults;
 mod register;
@@ -62,26 +63,41 @@ const SESSION: Duration = Duration::from_secs(3);
 /// One run's workload.
 struct Workload {
     name: &'static str,
+    /// Lock acquisitions, shared by every lane's workers.
     acquisitions: usize,
     read_share: u64,
     mutex_share: u64,
+    /// Independent locks (each with its own directory, register and `WORKERS` workers) under
+    /// the same faults: more acquisitions an hour, since one lock's sections are serial.
+    lanes: usize,
+    /// Also run double-barrier rounds (`barrier`) while the lock workers run.
+    barrier: bool,
 }
 
-/// One run: `WORKERS` workers sharing `w.acquisitions` acquisitions, under faults.
+/// One run: `WORKERS` workers in each of `w.lanes` lanes sharing `w.acquisitions`
+/// acquisitions, and double-barrier rounds if `w.barrier`, under faults.
 async fn run(f: &Fault, w: Workload) {
     let name = w.name;
-    let dir = f.path(name);
     let t0 = Instant::now();
     let (phases, phases_rx) = tokio::sync::broadcast::channel(1024);
-    let shared = Arc::new(Shared::new(
-        t0,
-        dir.clone(),
-        f.proxies[..5].to_vec(),
-        SESSION,
-        w.read_share,
-        w.mutex_share,
-        phases,
-    ));
+    let lanes: Vec<Arc<Shared>> = (0..w.lanes)
+        .map(|lane| {
+            let dir = if w.lanes == 1 {
+                f.path(name)
+            } else {
+                f.path(&format!("{name}-{lane}"))
+            };
+            Arc::new(Shared::new(
+                t0,
+                dir,
+                f.proxies[..5].to_vec(),
+                SESSION,
+                w.read_share,
+                w.mutex_share,
+                phases.clone(),
+            ))
+        })
+        .collect();
     let stop = AtomicBool::new(false);
     let log = FaultLog::new(t0);
     // Two injectors side by side: one aims at the windows the workers announce, one strikes at
@@ -96,14 +112,16 @@ async fn run(f: &Fault, w: Workload) {
         seed: 0x5eed,
         ..aimed.clone()
     };
-    let per_worker = w.acquisitions.div_ceil(WORKERS);
+    let per_worker = w.acquisitions.div_ceil(WORKERS * w.lanes);
     let mut workers = Vec::new();
-    for id in 0..WORKERS {
-        workers.push(tokio::spawn(workload::worker(
-            id,
-            per_worker,
-            shared.clone(),
-        )));
+    for (lane, shared) in lanes.iter().enumerate() {
+        for id in 0..WORKERS {
+            workers.push(tokio::spawn(workload::worker(
+                lane * WORKERS + id,
+                per_worker,
+                shared.clone(),
+            )));
+        }
     }
     let work = async {
         let mut errors = Vec::new();
@@ -117,36 +135,76 @@ async fn run(f: &Fault, w: Workload) {
         stop.store(true, Ordering::SeqCst);
         errors
     };
-    // A hang guard only: 2 to 4 acquisitions a second under these faults, with a wide margin.
-    let limit = Duration::from_secs(120 + w.acquisitions as u64);
-    let (errors, ()) = guard_for(
+    let rounds = async {
+        if !w.barrier {
+            return Ok(barrier::Report::default());
+        }
+        let dir = f.path(&format!("{name}-double-barrier"));
+        barrier::rounds(
+            t0,
+            dir,
+            f.proxies[..5].to_vec(),
+            SESSION,
+            &stop,
+            phases.clone(),
+        )
+        .await
+    };
+    let tidy =
+        futures_util::future::join_all(lanes.iter().map(|s| faults::tidy(f, &s.dir, &stop, &log)));
+    // A hang guard only: 2 to 4 acquisitions a second per lane under these faults, with a wide
+    // margin.
+    let limit = Duration::from_secs(240 + (w.acquisitions / w.lanes) as u64);
+    let (mut errors, rounds) = guard_for(
         &format!("{name}: the workers and the fault task"),
         limit,
         async {
-            let (errors, (), (), ()) = tokio::join!(
+            let (errors, rounds, (), (), _) = tokio::join!(
                 work,
+                rounds,
                 faults::inject(f, &aimed, &stop, &log, phases_rx.resubscribe()),
                 faults::inject(f, &random, &stop, &log, phases_rx),
-                faults::tidy(f, &dir, &stop, &log),
+                tidy,
             );
-            (errors, ())
+            (errors, rounds)
         },
     )
     .await;
+    let rounds = rounds.unwrap_or_else(|e| {
+        errors.push(e);
+        barrier::Report::default()
+    });
     let took = t0.elapsed();
     reset_proxies().await;
     // Writes still travelling to the register land within 3.3 s.
     tokio::time::sleep(Duration::from_millis(3_500)).await;
 
-    let mut sections = shared.sections.lock().unwrap().clone();
-    sections.sort_by_key(|s| s.start);
-    let mut bad = violations(&sections);
-    bad.extend(shared.register.violations());
-    bad.extend(shared.lapsed.lock().unwrap().iter().cloned());
     let windows = log.windows();
-    let hit_count = sections.iter().filter(|s| hit(s, &windows)).count();
-    let counts = &shared.counts;
+    let (mut sections_all, mut bad) = (Vec::new(), Vec::new());
+    let mut rejected = 0;
+    for shared in &lanes {
+        let mut sections = shared.sections.lock().unwrap().clone();
+        sections.sort_by_key(|s| s.start);
+        bad.extend(violations(&sections));
+        bad.extend(shared.register.violations());
+        bad.extend(shared.lapsed.lock().unwrap().iter().cloned());
+        rejected += shared.register.rejected();
+        sections_all.extend(sections);
+    }
+    bad.extend(rounds.violations.iter().cloned());
+    let sections = sections_all;
+    let count =
+        |f: fn(&workload::Counts) -> usize| lanes.iter().map(|s| f(&s.counts)).sum::<usize>();
+    let acquire_failed = count(|c| c.acquire_failed.load(Ordering::Relaxed));
+    let lock_hits = sections.iter().filter(|s| hit(s, &windows)).count();
+    let round_hit = |r: &barrier::Round| {
+        windows.iter().any(|w| {
+            w.proxy.is_none_or(|p| r.proxies.contains(&p)) && w.start <= r.end && r.start < w.end
+        })
+    };
+    let round_hits = rounds.rounds.iter().filter(|r| round_hit(r)).count();
     let lost = sections.iter().filter(|s| s.lost).count();
+    let casualties: usize = rounds.rounds.iter().map(|r| r.casualties).sum();
     let mut workers_active: Vec<usize> = sections.iter().map(|s| s.worker).collect();
     workers_active.sort();
     workers_active.dedup();
@@ -157,11 +215,11 @@ async fn run(f: &Fault, w: Workload) {
             *hits_by_kind.entry(w.kind).or_default() += 1;
         }
     }
-    let percent = 100.0 * hit_count as f64 / sections.len().max(1) as f64;
     eprintln!(
-        "jepsen {name}: {} workers, {} acquisitions ({} read, {} write of which {} through \
-         Mutex) in {took:?}; {} acquires failed with the session, {} sessions; faults: {} ({}); \
-         sections hit by kind: {hits_by_kind:?}",
+        "jepsen {name}: {} lane(s), {} workers, {} acquisitions ({} read, {} write of which {} \
+         through Mutex) in {took:?}; {acquire_failed} acquires failed with the session, {} \
+         sessions; faults: {} ({}); sections hit by kind: {hits_by_kind:?}",
+        lanes.len(),
         workers_active.len(),
         sections.len(),
         sections.iter().filter(|s| s.kind == LockKind::Read).count(),
@@ -169,49 +227,70 @@ async fn run(f: &Fault, w: Workload) {
             .iter()
             .filter(|s| s.kind == LockKind::Write)
             .count(),
-        counts.mutex.load(Ordering::Relaxed),
-        counts.acquire_failed.load(Ordering::Relaxed),
-        counts.sessions.load(Ordering::Relaxed),
+        count(|c| c.mutex.load(Ordering::Relaxed)),
+        count(|c| c.sessions.load(Ordering::Relaxed)),
         log.total(),
         log.summary(),
     );
+    if w.barrier {
+        eprintln!(
+            "jepsen {name} double barrier: {} rounds of {} participants, {} entries, {} hit by a \
+             fault, {casualties} participants lost their session mid-round, {} sessions",
+            rounds.rounds.len(),
+            barrier::PARTICIPANTS,
+            rounds.entries,
+            round_hits,
+            rounds.sessions,
+        );
+    }
+    // Double-barrier rounds count as sections (a round from the first arrival to the last
+    // leave), their casualties as lost mid-section.
+    let total = sections.len() + rounds.rounds.len();
+    let hit_count = lock_hits + round_hits;
+    let percent = 100.0 * hit_count as f64 / total.max(1) as f64;
     eprintln!(
-        "fault-power: {} sections, {hit_count} hit by a fault ({percent:.0}%), {lost} lost \
-         mid-section, {} stale writes rejected, violations: {}",
-        sections.len(),
-        shared.register.rejected(),
+        "fault-power: {total} sections, {hit_count} hit by a fault ({percent:.0}%), {} lost \
+         mid-section, {rejected} stale writes rejected, violations: {}",
+        lost + casualties,
         bad.len()
     );
     for v in bad.iter().take(20) {
         eprintln!("  violation: {v}");
     }
     if !errors.is_empty() {
-        // The lock's queue as the servers see it, for the report.
-        if let Ok((mut children, _)) = f.admin.get_children(&dir).await {
-            children.sort();
-            for c in children {
-                let owner = f
-                    .admin
-                    .exists(&format!("{dir}/{c}"))
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|st| st.ephemeral_owner);
-                eprintln!("  queue: {c} owner {owner:x?}");
+        // The locks' queues as the servers see them, for the report.
+        for shared in &lanes {
+            let dir = &shared.dir;
+            if let Ok((mut children, _)) = f.admin.get_children(dir).await {
+                children.sort();
+                for c in children {
+                    let owner = f
+                        .admin
+                        .exists(&format!("{dir}/{c}"))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|st| st.ephemeral_owner);
+                    eprintln!("  queue {dir}: {c} owner {owner:x?}");
+                }
             }
         }
     }
     assert!(errors.is_empty(), "{name}: worker errors: {errors:#?}");
     assert!(bad.is_empty(), "{name}: {} violations", bad.len());
-    let done = sections.len() + counts.acquire_failed.load(Ordering::Relaxed);
+    let done = sections.len() + acquire_failed;
     assert_eq!(
         done,
-        per_worker * WORKERS,
+        per_worker * WORKERS * lanes.len(),
         "{name}: every iteration accounted for"
     );
     assert!(
         sections.len() >= done / 2,
         "{name}: too few sections to mean anything"
+    );
+    assert!(
+        !w.barrier || rounds.entries > 0,
+        "{name}: no double-barrier round completed an enter"
     );
     assert!(
         percent >= 10.0,
@@ -238,6 +317,8 @@ async fn mutual_exclusion_holds_under_random_and_targeted_faults() {
         acquisitions,
         read_share: 0,
         mutex_share: 30,
+        lanes: 1,
+        barrier: false,
     };
     run(&f, writers).await;
     let mixed = Workload {
@@ -245,24 +326,31 @@ async fn mutual_exclusion_holds_under_random_and_targeted_faults() {
         acquisitions,
         read_share: 50,
         mutex_share: 30,
+        lanes: 1,
+        barrier: false,
     };
     run(&f, mixed).await;
     f.finish().await;
 }
 
-/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` acquisitions (default 300: the short version the test
-/// suite runs; `scripts/soak` runs 10,000) of read, write and `Mutex` locks under the same
-/// faults.
+/// Locks side by side in the soak (each with its own workers and register).
+const SOAK_LANES: usize = 3;
+
+/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` lock acquisitions (default 600: the short version the
+/// test suite runs; `scripts/soak` runs 10,000) of read, write and `Mutex` locks on
+/// `SOAK_LANES` locks, with double-barrier rounds alongside, under the same faults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test and scripts/soak run it)"]
 async fn soak() {
-    let acquisitions = env_count("ZKSYNC_SOAK_ACQUISITIONS", 300);
+    let acquisitions = env_count("ZKSYNC_SOAK_ACQUISITIONS", 600);
     let f = Fault::begin("soak").await;
     let mix = Workload {
         name: "soak",
         acquisitions,
         read_share: 30,
         mutex_share: 30,
+        lanes: SOAK_LANES,
+        barrier: true,
     };
     run(&f, mix).await;
     f.finish().await;
