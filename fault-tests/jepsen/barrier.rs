@@ -53,6 +53,8 @@ pub struct Report {
     pub entries: usize,
     pub sessions: usize,
     pub violations: Vec<String>,
+    /// A hung round or a participant's unexpected error (the rounds stop there).
+    pub error: Option<String>,
 }
 
 /// One participant's timeline in one round (since the run's start).
@@ -84,6 +86,14 @@ struct RoundCtx {
     /// Set once a participant begins to leave: casualties stop rejoining then.
     leaving: watch::Sender<bool>,
     sessions: std::sync::atomic::AtomicUsize,
+    /// Every participant's timeline as it goes (a hung round is still checked).
+    timelines: std::sync::Mutex<Vec<Timeline>>,
+}
+
+impl RoundCtx {
+    fn record(&self, i: usize, t: &Timeline) {
+        self.timelines.lock().unwrap()[i] = t.clone();
+    }
 }
 
 /// Runs rounds until `stop` (finishing the round under way).
@@ -94,7 +104,7 @@ pub async fn rounds(
     session: Duration,
     stop: &AtomicBool,
     phases: broadcast::Sender<PhaseEvent>,
-) -> Result<Report, String> {
+) -> Report {
     let mut report = Report::default();
     let mut rng = Rng::seeded(0xba77);
     let mut seats = Vec::new();
@@ -112,6 +122,7 @@ pub async fn rounds(
             phases: phases.clone(),
             leaving: watch::channel(false).0,
             sessions: Default::default(),
+            timelines: std::sync::Mutex::new(vec![Timeline::default(); PARTICIPANTS]),
         });
         let mut tasks = Vec::new();
         for (i, seat) in seats.iter_mut().enumerate() {
@@ -119,6 +130,7 @@ pub async fn rounds(
             let seed = rng.next();
             tasks.push(tokio::spawn(participant(i, seat, ctx.clone(), seed)));
         }
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
         let mut timelines = Vec::new();
         let outcome = tokio::time::timeout(ROUND_GUARD, async {
             let mut out = Vec::new();
@@ -127,12 +139,34 @@ pub async fn rounds(
             }
             out
         })
-        .await
-        .map_err(|_| format!("double barrier round {r} hung for {ROUND_GUARD:?}"))?;
+        .await;
+        let Ok(outcome) = outcome else {
+            // A hung round: what it did so far may show why (an early enter, say).
+            aborts.iter().for_each(|a| a.abort());
+            report
+                .violations
+                .extend(check(r, &ctx.timelines.lock().unwrap()));
+            report.error = Some(format!(
+                "double barrier round {r} hung for {ROUND_GUARD:?}: {:?}",
+                ctx.timelines.lock().unwrap()
+            ));
+            return report;
+        };
         for (i, o) in outcome.into_iter().enumerate() {
-            let (seat, timeline) = o.map_err(|e| format!("participant {i} panicked: {e}"))??;
-            seats[i] = Some(seat);
-            timelines.push(timeline);
+            match o {
+                Ok(Ok((seat, timeline))) => {
+                    seats[i] = Some(seat);
+                    timelines.push(timeline);
+                }
+                Ok(Err(e)) => report.error = Some(e),
+                Err(e) => report.error = Some(format!("participant {i} panicked: {e}")),
+            }
+        }
+        if report.error.is_some() {
+            report
+                .violations
+                .extend(check(r, &ctx.timelines.lock().unwrap()));
+            return report;
         }
         report.sessions += ctx.sessions.load(Ordering::Relaxed);
         report.violations.extend(check(r, &timelines));
@@ -155,7 +189,7 @@ pub async fn rounds(
     for seat in seats.into_iter().flatten() {
         seat.client.close().await;
     }
-    Ok(report)
+    report
 }
 
 /// The violations among one round's timelines (see the module's doc).
@@ -229,6 +263,7 @@ async fn participant(
     tokio::time::sleep(Duration::from_millis(rng.below(1_500))).await;
     let mut leaving = ctx.leaving.subscribe();
     t.arrived = Some(now());
+    ctx.record(i, &t);
     let entered_session = loop {
         if seat.client.state().is_terminal() {
             seat.client.close().await;
@@ -257,6 +292,7 @@ async fn participant(
         }
     };
     t.entered = Some(now());
+    ctx.record(i, &t);
     let work = match rng.below(3) {
         0 => 1_000 + rng.below(2_500),
         _ => rng.below(300),
@@ -265,6 +301,7 @@ async fn participant(
     tokio::time::sleep(Duration::from_millis(work)).await; // the work
     announce(seat.proxy, Phase::Unlocking);
     t.leave_begun = Some(now());
+    ctx.record(i, &t);
     ctx.leaving.send_replace(true);
     let barrier = DoubleBarrier::new(seat.client.clone(), &ctx.path, &id, PARTICIPANTS);
     match barrier.leave().await {

@@ -137,7 +137,7 @@ async fn run(f: &Fault, w: Workload) {
     };
     let rounds = async {
         if !w.barrier {
-            return Ok(barrier::Report::default());
+            return barrier::Report::default();
         }
         let dir = f.path(&format!("{name}-double-barrier"));
         barrier::rounds(
@@ -170,10 +170,7 @@ async fn run(f: &Fault, w: Workload) {
         },
     )
     .await;
-    let rounds = rounds.unwrap_or_else(|e| {
-        errors.push(e);
-        barrier::Report::default()
-    });
+    errors.extend(rounds.error.clone());
     let took = t0.elapsed();
     reset_proxies().await;
     // Writes still travelling to the register land within 3.3 s.
