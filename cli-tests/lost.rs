@@ -78,3 +78,21 @@ async fn lost_lock_kills_a_command_that_ignores_sigterm() {
     }
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn lost_lock_does_not_wait_for_zombies_left_in_the_commands_group() {
+    // The group's two other processes end as zombies reparented to init: `sleep 1000` (its
+    // parent, the shell, exits at SIGTERM) and the short sleep it never reaps (after the
+    // `exec`, its parent is `sleep 1000`). Where init does not reap (some containers and VMs),
+    // those zombies stay in CMD's group for good (this VM's init reaps them only every 1-2 s,
+    // hence the short --kill-after). Everything has exited at SIGTERM, so zksync must report
+    // that, not wait out --kill-after and send SIGKILL.
+    let script = r#"trap 'exit 0' TERM; sh -c 'sleep 0.01 & exec sleep 1000' & echo $$ > "$DIR/pid"; touch "$DIR/ready"; while :; do sleep 0.05; done"#;
+    let (out, dir, ns) = lose_lock_while(script, "1s").await;
+    assert_eq!(out.code(), 4, "{out:?}");
+    assert!(!out.stderr.contains("SIGKILL"), "{out:?}");
+    assert!(out.stderr.contains("exited with status 0"), "{out:?}");
+    let pid: i32 = dir.read("pid").trim().parse().unwrap();
+    assert!(process_gone(pid), "command {pid} still running");
+    ns.cleanup().await;
+}

@@ -151,9 +151,9 @@ impl Child {
         }
     }
 
+    /// Whether anything of CMD's group still runs (its zombies do not count: see `group`).
     fn group_alive(&self) -> bool {
-        // SAFETY: as above; signal 0 only checks for existence.
-        unsafe { libc::kill(-self.pgid, 0) == 0 }
+        crate::group::has_live_member(self.pgid)
     }
 
     async fn wait(&mut self) -> ExitStatus {

@@ -10,6 +10,7 @@ mod barrier;
 mod child;
 mod double_barrier;
 mod duration;
+mod group;
 mod lock;
 
 use args::{Cli, Command};
