@@ -12,6 +12,7 @@
 mod jepsen;
 mod partition;
 mod pauses;
+mod server_partitions;
 mod servers;
 mod support;
 mod toxics;
