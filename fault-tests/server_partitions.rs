@@ -168,7 +168,11 @@ impl Partitioned {
 
     /// Where node `i`'s client proxy listens.
     fn client_proxy_addr(&self, i: usize) -> String {
-        let host = self.script.api.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+        let host = self
+            .script
+            .api
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(h, _)| h);
         format!("{host}:{}", 17000 + PORT_OFFSET as usize + i)
     }
 
@@ -255,8 +259,9 @@ impl Partitioned {
         .await
     }
 
-    /// Cuts every server link between the groups (scripts/ensemble partition).
-    async fn partition(&self, groups: &[&[usize]]) {
+    /// Cuts every server link between the groups (scripts/ensemble partition): the proxies
+    /// refuse and close connections, or (`silent`) drop every byte and keep them open.
+    async fn partition(&self, groups: &[&[usize]], silent: bool) {
         let args: Vec<String> = groups
             .iter()
             .map(|g| {
@@ -267,6 +272,9 @@ impl Partitioned {
             })
             .collect();
         let mut all = vec!["partition"];
+        if silent {
+            all.push("--silent");
+        }
         all.extend(args.iter().map(String::as_str));
         self.run(&all).await;
     }
@@ -530,6 +538,10 @@ struct Split {
     what: &'static str,
     minority: Vec<usize>,
     holder_on: usize,
+    /// Links that drop every byte (a network that loses packets) instead of closing.
+    silent: bool,
+    /// The holder's session timeout.
+    holder_session: Duration,
 }
 
 /// The ensemble is cut into `split.minority` and the rest while a holder on the minority side
@@ -548,23 +560,28 @@ async fn minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
         around.is_empty(),
         "server links around the proxies: {around:?}"
     );
-    assert!(through >= 4, "only {through} server links through the proxies");
+    assert!(
+        through >= 4,
+        "only {through} server links through the proxies"
+    );
     eprintln!("{name}: {through} server links, every one through its proxy");
     let Split {
         what,
         minority,
         holder_on,
+        silent,
+        holder_session,
     } = split(leader);
     let majority: Vec<usize> = (1..=5).filter(|i| !minority.contains(i)).collect();
     let obs = e.client(&majority, OBSERVER_SESSION).await;
-    let h = e.client_on(holder_on, HOLDER_SESSION).await;
-    assert_eq!(h.session_timeout(), HOLDER_SESSION, "negotiated timeout");
+    let h = e.client_on(holder_on, holder_session).await;
+    assert_eq!(h.session_timeout(), holder_session, "negotiated timeout");
     let g = Arc::new(RwLock::new(h.clone(), &dir).write().await.expect("holder"));
     let w = e.client(&majority, WAITER_SESSION).await;
     let waiter = spawn_waiter(&w, &dir);
     wait_children(&obs, &dir, |c| c.len() == 2).await;
     // Held a while, so that the holder's lease rests on answered pings, not on its handshake.
-    tokio::time::sleep(HOLDER_SESSION / 2).await;
+    tokio::time::sleep((holder_session / 2).min(Duration::from_secs(3))).await;
     let loss = LossWatch::start(&g);
     let h_states = TimedStates::start(&h);
 
@@ -573,7 +590,7 @@ async fn minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
     for &i in &majority {
         set_enabled(&Partitioned::client_proxy(i), false).await;
     }
-    e.partition(&[&minority, &majority]).await;
+    e.partition(&[&minority, &majority], silent).await;
     let cut_done = Instant::now();
     let new_leader = e.leader_among(&majority).await;
     let elected = Instant::now();
@@ -620,7 +637,11 @@ async fn minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
     );
     assert!(g.is_lost());
     // No server could tell the holder anything: it learned it on its own clock, by the lease.
-    assert_eq!(why, LockLost::LeaseExpired, "the holder learned of the loss by");
+    assert_eq!(
+        why,
+        LockLost::LeaseExpired,
+        "the holder learned of the loss by"
+    );
     // Never two holders: the holder's node is gone, the waiter's is the only one, and the
     // waiter's token is larger.
     obs.sync(&dir).await.expect("sync");
@@ -691,6 +712,8 @@ async fn leader_cut_off_alone_loses_the_holders_lock_before_the_majority_waiter_
             what: "leader isolated (1|4)",
             minority: vec![leader],
             holder_on: leader,
+            silent: false,
+            holder_session: HOLDER_SESSION,
         }
     })
     .await
@@ -705,6 +728,8 @@ async fn leader_on_the_two_side_of_a_2_3_split_loses_the_holders_lock_before_the
             what: "2|3 split, leader on the 2 side",
             minority: vec![leader, other],
             holder_on: leader,
+            silent: false,
+            holder_session: HOLDER_SESSION,
         }
     })
     .await
@@ -719,6 +744,53 @@ async fn follower_cut_off_from_the_quorum_loses_its_clients_lock_before_the_wait
             what: "follower isolated (1|4)",
             minority: vec![follower],
             holder_on: follower,
+            silent: false,
+            holder_session: HOLDER_SESSION,
+        }
+    })
+    .await
+}
+
+/// A session timeout above which a holder behind a follower that is cut off *silently* (its
+/// link to the leader drops packets instead of closing) keeps its lease safe. Such a follower
+/// notices nothing for `syncLimit` ticks (scripts/ensemble: 10 x 250 ms) and goes on answering
+/// the holder's pings, which extends the lease, while the leader, which gets none of those
+/// touches, expires the session `T` after the last touch it got. The lease counts a contact
+/// `T/4` late and ends `T/100` early: safe when `syncLimit x tick + tick/2 <= T/4 + T/100`, i.e.
+/// `T >= 10.1 s`. (With T = 4 s the waiter got the lock 0.7-0.9 s before the holder's lease ran
+/// out, with T = 8 s 125 ms before; see the README's lease section.)
+const SILENT_FOLLOWER_SESSION: Duration = Duration::from_secs(12);
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and ZooKeeper; starts its own ensemble (scripts/test runs it)"]
+async fn leader_cut_off_silently_loses_the_holders_lock_before_the_majority_waiter_gets_it() {
+    // A leader whose links drop packets goes on serving its clients until it misses its
+    // followers' acks for syncLimit ticks, and the followers elect a new one only after as
+    // long a silence: the new leader starts every session's timeout afresh after that, so the
+    // holder's lease (extended by the old leader's answers meanwhile) still ends first.
+    minority_holder_loses_the_lock_before_the_majority_waiter_gets_it("leader-silent", |leader| {
+        Split {
+            what: "leader isolated silently (1|4)",
+            minority: vec![leader],
+            holder_on: leader,
+            silent: true,
+            holder_session: HOLDER_SESSION,
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and ZooKeeper; starts its own ensemble (scripts/test runs it)"]
+async fn follower_cut_off_silently_loses_its_clients_lock_first_with_a_session_above_the_bound() {
+    minority_holder_loses_the_lock_before_the_majority_waiter_gets_it("follower-silent", |leader| {
+        let follower = if leader == 1 { 2 } else { 1 };
+        Split {
+            what: "follower isolated silently (1|4)",
+            minority: vec![follower],
+            holder_on: follower,
+            silent: true,
+            holder_session: SILENT_FOLLOWER_SESSION,
         }
     })
     .await
