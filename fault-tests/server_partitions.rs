@@ -76,10 +76,11 @@ impl Partitioned {
             "partition mode needs a Toxiproxy on this machine (its proxies forward to \
              127.0.0.1), TOXIPROXY={api}"
         );
+        // One directory for every run: a run killed half-way leaves its ensemble recorded there,
+        // and the next one stops it (the script stops only the pids it recorded).
         let dir = format!(
-            "{}/zksync-partition-ensemble-{}",
-            std::env::temp_dir().display(),
-            std::process::id()
+            "{}/zksync-partition-ensemble",
+            std::env::temp_dir().display()
         );
         let mut e = Partitioned {
             script: Script {
@@ -92,7 +93,6 @@ impl Partitioned {
             done: false,
             _lock: lock,
         };
-        // A run killed half-way may have left one behind: stop it first (by its recorded pids).
         let _ = e.script.try_run(&["stop"]);
         e.run(&["start", "5"]).await;
         e.nodes = e
@@ -464,10 +464,19 @@ impl TimedStates {
         TimedStates { seen, task }
     }
 
-    /// When the first state matching `pred` was seen.
-    fn first(&self, pred: impl Fn(SessionState) -> bool) -> Option<Instant> {
+    /// The states as `+ms state` relative to `base`, for messages.
+    fn show(&self, base: Instant) -> String {
         let seen = self.seen.lock().unwrap();
-        seen.iter().find(|(_, s)| pred(*s)).map(|(i, _)| *i)
+        seen.iter()
+            .map(|(i, s)| {
+                let s = match s {
+                    SessionState::Disconnected { .. } => "Disconnected".to_string(),
+                    s => format!("{s:?}"),
+                };
+                format!("{:+}ms {s}", ms(*i, base))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -610,15 +619,14 @@ async fn minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
             "node {i} on the minority side: {modes:?}"
         );
     }
-    let h_dropped = h_states.first(|s| !s.is_connected());
     eprintln!(
         "{what}: leader {leader}, minority {minority:?} (holder on node {holder_on}), majority \
          {majority:?}: partition made in {} ms; majority leader {new_leader} seen at +{} ms; \
-         holder dropped at {:?} ms, its lease ended at +{} ms, lost() = {why:?} at +{} ms; the \
+         holder's states: [{}], its lease ended at +{} ms, lost() = {why:?} at +{} ms; the \
          waiter acquired at +{} ms ({} ms after the holder knew)",
         ms(cut_done, cut),
         ms(elected, cut),
-        h_dropped.map(|d| ms(d, cut)),
+        h_states.show(cut),
         ms(lease_end, cut),
         ms(lost_at, cut),
         ms(acquired_at, cut),
