@@ -8,10 +8,13 @@
 //! `cargo test --features cli --test fault -- --ignored --test-threads=1` (the target needs the
 //! `cli` feature: a test runs the `zksync` binary). The checker's own unit tests
 //! (jepsen::checker) are not ignored.
+//! The server-to-server partition tests (server_partitions) start a private ensemble of their
+//! own in scripts/ensemble's partition mode, with its proxies in the same Toxiproxy.
 
 mod jepsen;
 mod partition;
 mod pauses;
+mod server_partitions;
 mod servers;
 mod support;
 mod toxics;

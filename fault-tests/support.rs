@@ -381,6 +381,12 @@ pub async fn leader_after(old: usize) -> usize {
 /// One fault test at a time: they stop servers and change shared proxies.
 static FAULT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Exclusive use of the fault tests' resources (the shared proxies, the machine's CPU while
+/// servers stop and start), as [`Fault::begin`] takes it: for fixtures of their own.
+pub async fn fault_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    FAULT_LOCK.lock().await
+}
+
 /// A fault test's surroundings: exclusive use of the ensemble and the proxies, a namespace,
 /// an admin client that talks to the servers directly (not through a proxy).
 ///
