@@ -56,6 +56,17 @@ async fn bad_arguments_exit_2_with_one_line() {
             "true",
         ],
         &["--session-timeout", "ten", "barrier", "set", "/x"],
+        // A sync limit that would leave the lease nothing (it must stay below T/2).
+        &[
+            "--session-timeout",
+            "4000",
+            "--server-sync-limit",
+            "2s",
+            "barrier",
+            "set",
+            "/x",
+        ],
+        &["--server-sync-limit", "soon", "barrier", "set", "/x"],
         &["frobnicate"],
     ] {
         let out = run(args).await;

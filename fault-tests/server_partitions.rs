@@ -20,7 +20,7 @@ use crate::support::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zksync::recipes::{LockGuard, LockLost, RwLock};
-use zksync::{Client, CreateMode, SessionState};
+use zksync::{Client, ConnectOptions, CreateMode, SessionState};
 
 /// The private ensemble's port offset: client ports 2581..2585, peer and election ports
 /// 13289.. and 14289.., proxies 15411.. (quorum), 16411.. (election), 17401.. (clients).
@@ -178,13 +178,22 @@ impl Partitioned {
 
     /// A client whose connect string is all five client proxies, connected to node `on`: the
     /// other proxies are cut while it connects (and enabled again after).
-    async fn client_on(&self, on: usize, t: Duration) -> Client {
+    async fn client_on(&self, on: usize, t: Duration, sync_limit: Duration) -> Client {
         let others: Vec<usize> = (1..=5).filter(|&i| i != on).collect();
         for &i in &others {
             set_enabled(&Self::client_proxy(i), false).await;
         }
         let all: Vec<String> = (1..=5).map(|i| self.client_proxy_addr(i)).collect();
-        let c = connect(&all.join(","), t).await;
+        let hosts = all.join(",");
+        let c = guard(
+            &format!("connect to {hosts}"),
+            ConnectOptions::default()
+                .session_timeout(t)
+                .server_sync_limit(sync_limit)
+                .connect(&hosts),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"));
         for &i in &others {
             set_enabled(&Self::client_proxy(i), true).await;
         }
@@ -551,6 +560,9 @@ struct Split {
     silent: bool,
     /// The holder's session timeout.
     holder_session: Duration,
+    /// What the holder is told of the servers' `syncLimit × tickTime`
+    /// (`ConnectOptions::server_sync_limit`; zero: nothing).
+    holder_sync_limit: Duration,
 }
 
 /// The ensemble is cut into `split.minority` and the rest while a holder on the minority side
@@ -580,10 +592,13 @@ async fn minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
         holder_on,
         silent,
         holder_session,
+        holder_sync_limit,
     } = split(leader);
     let majority: Vec<usize> = (1..=5).filter(|i| !minority.contains(i)).collect();
     let obs = e.client(&majority, OBSERVER_SESSION).await;
-    let h = e.client_on(holder_on, holder_session).await;
+    let h = e
+        .client_on(holder_on, holder_session, holder_sync_limit)
+        .await;
     assert_eq!(h.session_timeout(), holder_session, "negotiated timeout");
     let g = Arc::new(RwLock::new(h.clone(), &dir).write().await.expect("holder"));
     let w = e.client(&majority, WAITER_SESSION).await;
@@ -722,6 +737,7 @@ async fn leader_cut_off_alone_loses_the_holders_lock_before_the_majority_waiter_
             holder_on: leader,
             silent: false,
             holder_session: HOLDER_SESSION,
+            holder_sync_limit: Duration::ZERO,
         }
     })
     .await
@@ -738,6 +754,7 @@ async fn leader_on_the_two_side_of_a_2_3_split_loses_the_holders_lock_before_the
             holder_on: leader,
             silent: false,
             holder_session: HOLDER_SESSION,
+            holder_sync_limit: Duration::ZERO,
         }
     })
     .await
@@ -754,6 +771,7 @@ async fn follower_cut_off_from_the_quorum_loses_its_clients_lock_before_the_wait
             holder_on: follower,
             silent: false,
             holder_session: HOLDER_SESSION,
+            holder_sync_limit: Duration::ZERO,
         }
     })
     .await
@@ -783,6 +801,7 @@ async fn leader_cut_off_silently_loses_the_holders_lock_before_the_majority_wait
             holder_on: leader,
             silent: true,
             holder_session: HOLDER_SESSION,
+            holder_sync_limit: Duration::ZERO,
         }
     })
     .await
@@ -799,7 +818,38 @@ async fn follower_cut_off_silently_loses_its_clients_lock_first_with_a_session_a
             holder_on: follower,
             silent: true,
             holder_session: SILENT_FOLLOWER_SESSION,
+            holder_sync_limit: Duration::ZERO,
         }
     })
+    .await
+}
+
+/// The servers' `syncLimit × tickTime` (scripts/ensemble: 10 x 250 ms).
+const SYNC_LIMIT: Duration = Duration::from_millis(2_500);
+
+#[tokio::test]
+#[ignore = "fault test: needs Toxiproxy and ZooKeeper; starts its own ensemble (scripts/test runs it)"]
+async fn follower_cut_off_silently_loses_its_clients_lock_first_when_the_client_knows_the_sync_limit(
+) {
+    // As above with half the session timeout, below the bound: told the servers' sync limit
+    // (`ConnectOptions::server_sync_limit`), the client counts a contact only once a request
+    // sent T/4 + syncLimit x tick after it was answered, so what the cut-off follower answers
+    // meanwhile no longer stretches the lease. (Not told, with T = 6 s, the waiter got the lock
+    // 158 ms before the holder's lease ran out in one of two runs; told, the lease ended 2.6 s
+    // before the waiter acquired.)
+    minority_holder_loses_the_lock_before_the_majority_waiter_gets_it(
+        "follower-silent-told",
+        |leader| {
+            let follower = if leader == 1 { 2 } else { 1 };
+            Split {
+                what: "follower isolated silently (1|4), the client told the sync limit",
+                minority: vec![follower],
+                holder_on: follower,
+                silent: true,
+                holder_session: Duration::from_secs(6),
+                holder_sync_limit: SYNC_LIMIT,
+            }
+        },
+    )
     .await
 }

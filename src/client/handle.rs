@@ -98,6 +98,13 @@ impl Client {
             }
             (None, c) => c.clone(),
         };
+        if options.server_sync_limit >= options.session_timeout / 2 {
+            return Err(Error::InvalidArgument(format!(
+                "server sync limit {:?} must be below half the session timeout ({:?}): the \
+                 lease would be too short to hold a lock",
+                options.server_sync_limit, options.session_timeout
+            )));
+        }
         if options.default_acl.is_empty() {
             return Err(Error::InvalidArgument(
                 "default ACL must not be empty".into(),
@@ -114,6 +121,7 @@ impl Client {
             chroot: chroot.clone(),
             seed: Rng::os_seed(),
             resume: options.resume.clone(),
+            server_sync_limit: options.server_sync_limit,
         };
         let now = std::time::Instant::now();
         let session = Session::new(cs.hosts.clone(), cfg, now);

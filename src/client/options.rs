@@ -32,6 +32,7 @@ pub struct ConnectOptions {
     pub(crate) chroot: Option<String>,
     pub(crate) default_acl: Vec<Acl>,
     pub(crate) resume: Option<(i64, Bytes)>,
+    pub(crate) server_sync_limit: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -49,6 +50,7 @@ impl Default for ConnectOptions {
             chroot: None,
             default_acl: Acl::open_unsafe(),
             resume: None,
+            server_sync_limit: Duration::ZERO,
         }
     }
 }
@@ -125,6 +127,33 @@ impl ConnectOptions {
     /// client's clock either: it owns no ephemeral nodes, and the next handshake replaces it.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
+        self
+    }
+
+    /// The servers' `syncLimit × tickTime` (default: not given, 0): how long a follower goes on
+    /// answering clients after it last heard from the leader. Given it, the lease
+    /// ([`Client::session_valid_until`], `LockGuard::valid_until`) stays safe when a follower is
+    /// cut off from the leader by a network that drops packets, or the leader stalls (a GC
+    /// pause, a frozen VM): a contact then counts for the lease only once a request sent
+    /// `T/4 + S` after its answer was answered, by which time the follower that answered had
+    /// passed it on to a live leader. Without it the lease is safe in those cases only if
+    /// `syncLimit × tickTime + tickTime/2 <= T/4` (README, "The lease"). The lease then runs
+    /// about `7T/12 - S` ahead instead of `T/2` to `2T/3`: `connect` refuses an `S` of half the
+    /// requested session timeout `T` or more.
+    ///
+    /// ```no_run
+    /// # async fn f() -> zksync::Result<()> {
+    /// use std::time::Duration;
+    /// // Servers with tickTime=2000 and syncLimit=5: a follower answers up to 10 s unled.
+    /// let client = zksync::ConnectOptions::default()
+    ///     .session_timeout(Duration::from_secs(30))
+    ///     .server_sync_limit(Duration::from_secs(10))
+    ///     .connect("127.0.0.1:2181")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn server_sync_limit(mut self, s: Duration) -> Self {
+        self.server_sync_limit = s;
         self
     }
 

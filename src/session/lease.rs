@@ -26,6 +26,18 @@
 //! one slow answer (up to about `T/2`) does not let it run out. A process that is paused (a
 //! stall, a SIGSTOP) cannot renew it: after a pause longer than that, the lease has run out when the
 //! process looks, before its driver has run.
+//!
+//! # A server that answers but passes nothing on
+//! "The server was alive, so it had passed the touch on" fails in two cases: a follower cut off
+//! from the leader by a network that drops packets (no reset), and a leader that stalls (a GC
+//! pause, a frozen VM). Either way the follower goes on answering for up to `S` = the servers'
+//! `syncLimit × tickTime` (it drops a leader only after that long without a word from it),
+//! while the leader gets none of its touches. So with `S > T/4 - tick/2` a contact can count
+//! that the leader never learns of. Given `S` (`ConnectOptions::server_sync_limit`), a contact
+//! counts only once a request sent `T/4 + S` after its answer was answered: the follower that
+//! answered it had heard from the leader less than `S` before, so after the contact's answer
+//! plus `T/4`, by which time it had passed the touch on. The lease then stays about `7T/12 - S`
+//! ahead on an idle connection, which is why `S` must stay below `T/2`.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -67,10 +79,11 @@ impl Lease {
         self.confirm(sent);
     }
 
-    /// A request or ping sent at `sent` was answered at `answered`, on a connection whose
-    /// session timeout is `timeout`.
-    pub(crate) fn on_answer(&mut self, sent: Instant, answered: Instant, timeout: Duration) {
-        let forward = forward_bound(timeout);
+    /// A request or ping sent at `sent` was answered at `answered`. A contact counts once the
+    /// same connection has answered a request sent `confirm_after` or more after its answer:
+    /// [`forward_bound`], plus the servers' `syncLimit × tickTime` if the caller gave it.
+    pub(crate) fn on_answer(&mut self, sent: Instant, answered: Instant, confirm_after: Duration) {
+        let forward = confirm_after;
         // The server was alive when this request reached it, no earlier than `sent`: every
         // touch it made `forward` before that has been passed on.
         while let Some(c) = self.pending.front().copied() {
@@ -141,16 +154,16 @@ mod tests {
         let mut l = Lease::default();
         l.on_handshake(t0);
         // A ping sent at 1 s, answered at 1.01 s: not yet known to the leader.
-        l.on_answer(t0 + ms(1000), t0 + ms(1010), T);
+        l.on_answer(t0 + ms(1000), t0 + ms(1010), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + T - T / 100));
         // A request sent 0.5 s after that answer (less than T/4 = 1 s): still not.
-        l.on_answer(t0 + ms(1510), t0 + ms(1520), T);
+        l.on_answer(t0 + ms(1510), t0 + ms(1520), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + T - T / 100));
         // Sent exactly T/4 after the first answer: the first contact counts now, not the second.
-        l.on_answer(t0 + ms(2010), t0 + ms(2020), T);
+        l.on_answer(t0 + ms(2010), t0 + ms(2020), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + ms(1000) + T - T / 100));
         // Much later: both of the others count; the latest send time wins.
-        l.on_answer(t0 + ms(9000), t0 + ms(9010), T);
+        l.on_answer(t0 + ms(9000), t0 + ms(9010), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + ms(2010) + T - T / 100));
     }
 
@@ -159,10 +172,10 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Lease::default();
         l.on_handshake(t0);
-        l.on_answer(t0 + ms(1000), t0 + ms(1010), T);
+        l.on_answer(t0 + ms(1000), t0 + ms(1010), forward_bound(T));
         l.on_connection_lost();
         // The next connection's first answered request cannot vouch for the dead server.
-        l.on_answer(t0 + ms(5000), t0 + ms(5010), T);
+        l.on_answer(t0 + ms(5000), t0 + ms(5010), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + T - T / 100));
         l.on_handshake(t0 + ms(4000));
         assert_eq!(l.valid_until(T), Some(t0 + ms(4000) + T - T / 100));
@@ -176,8 +189,8 @@ mod tests {
         let t0 = Instant::now();
         let mut l = Lease::default();
         l.on_handshake(t0);
-        l.on_answer(t0 + ms(1000), t0 + ms(1010), T);
-        l.on_answer(t0 + ms(1005), t0 + ms(8000), T);
+        l.on_answer(t0 + ms(1000), t0 + ms(1010), forward_bound(T));
+        l.on_answer(t0 + ms(1005), t0 + ms(8000), forward_bound(T));
         assert_eq!(l.valid_until(T), Some(t0 + T - T / 100));
     }
 
@@ -188,7 +201,7 @@ mod tests {
         l.on_handshake(t0);
         for i in 0..100_000u64 {
             let sent = t0 + Duration::from_micros(50 * i);
-            l.on_answer(sent, sent + ms(2), T);
+            l.on_answer(sent, sent + ms(2), forward_bound(T));
             assert!(l.pending.len() <= MAX_PENDING);
         }
         // 5 s of traffic: the lease rests on a contact about T/4 (plus a sample step) old.

@@ -79,6 +79,11 @@ pub struct SessionConfig {
     pub seed: u64,
     /// An existing session (id, password) to attach to instead of creating a new one.
     pub resume: Option<(i64, Bytes)>,
+    /// The servers' `syncLimit × tickTime`, or zero: how long a server cut off from the leader
+    /// (or with a stalled leader) may go on answering. A contact counts for the lease only once
+    /// a request sent this much later than `forward_bound` after its answer was answered (see
+    /// `lease`).
+    pub server_sync_limit: Duration,
 }
 
 impl Default for SessionConfig {
@@ -93,6 +98,7 @@ impl Default for SessionConfig {
             chroot: Chroot::default(),
             seed: 1,
             resume: None,
+            server_sync_limit: Duration::ZERO,
         }
     }
 }

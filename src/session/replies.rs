@@ -82,7 +82,8 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// A request sent at `sent` was answered at `now`: the server heard from us then.
     pub(super) fn anchor(&mut self, sent: Instant, now: Instant) {
         self.alive_anchor = Some(self.alive_anchor.map_or(sent, |a| a.max(sent)));
-        self.lease.on_answer(sent, now, self.timeout());
+        let confirm_after = lease::forward_bound(self.timeout()) + self.cfg.server_sync_limit;
+        self.lease.on_answer(sent, now, confirm_after);
     }
 
     pub(super) fn on_user_reply(&mut self, now: Instant, x: i32, err: ErrorCode, body: &mut Bytes) {

@@ -513,6 +513,7 @@ fn configured_resume_is_sent_in_the_first_handshake() {
         1,
         SessionConfig {
             resume,
+            server_sync_limit: Duration::ZERO,
             ..cfg(5_000)
         },
     );
@@ -745,6 +746,7 @@ fn a_resumed_session_is_asked_for_by_id_even_when_read_only_is_allowed() {
         2,
         SessionConfig {
             resume: Some((SID, Bytes::from_static(&PASSWD))),
+            server_sync_limit: Duration::ZERO,
             ..read_only_cfg(30_000)
         },
     );
@@ -2862,4 +2864,62 @@ fn the_lease_is_not_renewed_by_a_lost_connection_nor_by_a_dead_server() {
     h.at(700);
     h.reconnect(3_000);
     assert_eq!(h.s.valid_until(), Some(h.t(700 + 2_970)));
+}
+
+/// A follower cut off from the leader at `cut_ms` (silently: it goes on answering pings for
+/// `sync_ms`, the servers' `syncLimit × tickTime`, then stops). Returns the lease's end (ms of
+/// virtual time) once that follower has gone quiet, for a client told `told_ms` of the sync
+/// limit.
+fn lease_after_silent_cut(t_ms: u64, cut_ms: u64, sync_ms: u64, told_ms: u64) -> u64 {
+    let mut c = cfg(t_ms);
+    c.server_sync_limit = Duration::from_millis(told_ms);
+    let mut h = H::new(1, c);
+    h.establish(t_ms as i32);
+    let mut now = 0;
+    while now < cut_ms + sync_ms {
+        now += 10;
+        h.tick(now);
+        for s in h.sent() {
+            assert_eq!(s.xid, xid::PING, "an idle session only pings");
+            h.reply(xid::PING, 0, ErrorCode::Ok, None);
+        }
+    }
+    h.ms(h.s.valid_until().expect("established"))
+}
+
+#[test]
+fn given_the_servers_sync_limit_a_silently_cut_follower_cannot_stretch_the_lease() {
+    let (t, cut, sync) = (4_000, 10_000, 1_500);
+    // What the leader knows: touches the follower passed on before the cut, i.e. of contacts
+    // answered up to T/4 (half a tick at most) before it. It expires the session T after the
+    // latest of them, so no lease may end later than cut - T/4 + T.
+    let safe = cut - t / 4 + t - t / 100;
+    let told = lease_after_silent_cut(t, cut, sync, sync);
+    assert!(told <= safe, "lease to {told} ms, beyond {safe} ms");
+    // Not told: the follower's answers during the sync limit stretch the lease past the
+    // leader's expiry (why the README asks for syncLimit × tickTime + tick/2 <= T/4 then).
+    let untold = lease_after_silent_cut(t, cut, sync, 0);
+    assert!(
+        untold > safe,
+        "lease to {untold} ms (the unsafe case did not show)"
+    );
+}
+
+#[test]
+fn given_the_servers_sync_limit_the_lease_still_stays_ahead_when_idle() {
+    let mut c = cfg(4_000);
+    c.server_sync_limit = Duration::from_millis(1_000);
+    let mut h = H::new(1, c);
+    h.establish(4_000);
+    let mut worst = i64::MAX;
+    for now in (10..20_000).step_by(10) {
+        h.tick(now);
+        for _ in h.sent() {
+            h.reply(xid::PING, 0, ErrorCode::Ok, None);
+        }
+        let until = h.ms(h.s.valid_until().expect("established")) as i64;
+        worst = worst.min(until - now as i64);
+    }
+    // About 7T/12 - S = 1333 ms less a ping interval's worth of sampling.
+    assert!(worst >= 600, "headroom {worst} ms");
 }

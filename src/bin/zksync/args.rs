@@ -88,6 +88,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION", value_parser = duration::parse)]
     pub connect_timeout: Option<Duration>,
 
+    /// The servers' syncLimit × tickTime (e.g. 10s for tickTime=2000, syncLimit=5): a lock
+    /// holder's lease then stays safe when its server is cut off from the leader by a network
+    /// that drops packets, or the leader stalls. Must be below half the session timeout.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration::parse)]
+    pub server_sync_limit: Option<Duration>,
+
     /// Say on stderr what zksync is doing (connected, acquired, released...).
     #[arg(short, long, global = true)]
     pub verbose: bool,

@@ -176,6 +176,7 @@ async fn connect(cli: &Cli) -> Result<Client, Failure> {
     let client = ConnectOptions::default()
         .session_timeout(session_timeout)
         .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
+        .server_sync_limit(cli.server_sync_limit.unwrap_or_default())
         .connect(&cli.servers)
         .await
         .map_err(|e| {
