@@ -55,9 +55,37 @@ pub fn try_run_script(
     }
 }
 
-/// Runs the ensemble script: its stdout, or the error.
+/// Runs the ensemble script: its stdout, or the error. With this repository's script, first
+/// checks (once per process) that the ensemble it controls is the one under test: a test run
+/// against another ensemble (`ZOOKEEPER_PEERS` at other ports, without the script's
+/// `ZKSYNC_ENSEMBLE_PORT_OFFSET` / `ZKSYNC_ENSEMBLE_DIR` to match) must not stop or pause the
+/// nodes of someone else's.
 pub fn try_run_ensemble(args: &[&str]) -> Result<String, String> {
-    try_run_script(&ensemble_script(), &[], args)
+    let script = ensemble_script();
+    if script == local_ensemble_script() {
+        static SAME: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        SAME.get_or_init(|| {
+            let controlled = try_run_script(&script, &[], &["peers"])?;
+            let sorted = |s: &str| {
+                let mut v: Vec<String> = s.split(',').map(|h| h.trim().to_string()).collect();
+                v.sort();
+                v
+            };
+            if sorted(&controlled) == sorted(&peers()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{script} controls the ensemble at {controlled}, but the tests run against \
+                     ZOOKEEPER_PEERS={}: set ZKSYNC_ENSEMBLE_PORT_OFFSET and \
+                     ZKSYNC_ENSEMBLE_DIR to the ensemble's (refusing to stop or pause another \
+                     ensemble's nodes)",
+                    peers()
+                ))
+            }
+        })
+        .clone()?;
+    }
+    try_run_script(&script, &[], args)
 }
 
 /// Runs the ensemble script; panics with its stderr if it fails.
