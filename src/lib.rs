@@ -175,12 +175,13 @@ mod path;
 pub mod proto;
 pub mod recipes;
 pub mod session;
+mod trace;
 
 pub use client::{
     AddWatchMode, Client, ConnectOptions, CreateMode, OneshotWatch, Op, OpResult, PersistentWatch,
     ReadOp, ReadResult, StateChanges, WatcherType,
 };
-pub use error::{Error, Result};
+pub use error::{ConnectionError, Error, HostAttempt, Result, Unreachable};
 pub use path::{validate_path, validate_sequential_prefix};
 pub use proto::{Acl, ErrorCode, Id, Stat};
 pub use session::{EventType, SessionState, WatchedEvent};

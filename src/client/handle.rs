@@ -1,9 +1,10 @@
 //! The public `Client` handle: cheap to clone, every call a request to the driver task.
 
-use super::driver::{Command, Driver};
+use super::command::Command;
 use super::lease::LeaseCell;
 use super::multi::{Op, OpResult, ReadOp, ReadResult};
 use super::options::ConnectOptions;
+use super::publish::SessionInfo;
 use super::sink::{Reply, Sink};
 use super::types::{AddWatchMode, CreateMode, WatcherType};
 use super::watch::{OneshotWatch, PersistentWatch, StateChanges};
@@ -14,9 +15,7 @@ use crate::proto::{
     CreateTtlRequest, DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiResult, PathRequest,
     PathWatchRequest, Request, Response, SetAclRequest, SetDataRequest, Stat, WatchesRequest,
 };
-use crate::session::{
-    parse_connect_string, Chroot, Rng, Session, SessionConfig, SessionState, WatchKind,
-};
+use crate::session::{Chroot, SessionState, WatchKind};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,19 +50,20 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    tx: mpsc::UnboundedSender<Command>,
-    state: watch::Receiver<SessionState>,
-    chroot: Chroot,
-    default_acl: Vec<Acl>,
+/// What every clone of a client shares (built by `connect`).
+pub(super) struct Inner {
+    pub(super) tx: mpsc::UnboundedSender<Command>,
+    pub(super) state: watch::Receiver<SessionState>,
+    pub(super) chroot: Chroot,
+    pub(super) default_acl: Vec<Acl>,
     /// Session id, password and negotiated timeout, published at every handshake (the id
     /// changes once if a read-only server granted the first session: see `read_only`).
-    session_rx: watch::Receiver<Option<(i64, Bytes, Duration)>>,
+    pub(super) session_rx: watch::Receiver<Option<SessionInfo>>,
     /// The session's lease, as the driver last published it.
-    lease: Arc<LeaseCell>,
+    pub(super) lease: Arc<LeaseCell>,
 }
 
 impl std::fmt::Debug for Client {
@@ -90,85 +90,7 @@ impl Client {
 
     /// Connects with `options`; see [`ConnectOptions`].
     pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
-        let cs = parse_connect_string(hosts)?;
-        let chroot_str = match (&options.chroot, &cs.chroot) {
-            (Some(c), _) => {
-                validate_path(c)?;
-                Some(c.clone())
-            }
-            (None, c) => c.clone(),
-        };
-        if options.default_acl.is_empty() {
-            return Err(Error::InvalidArgument(
-                "default ACL must not be empty".into(),
-            ));
-        }
-        let chroot = Chroot::new(chroot_str);
-        let cfg = SessionConfig {
-            session_timeout: options.session_timeout,
-            connect_timeout: options.connect_timeout,
-            read_only: options.read_only,
-            max_queued: options.max_queued,
-            request_timeout: options.request_timeout,
-            auth: options.auth.clone(),
-            chroot: chroot.clone(),
-            seed: Rng::os_seed(),
-            resume: options.resume.clone(),
-        };
-        let now = std::time::Instant::now();
-        let session = Session::new(cs.hosts.clone(), cfg, now);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (state_tx, state_rx) = watch::channel(SessionState::Connecting);
-        let (session_tx, session_rx) = watch::channel(None);
-        let lease = Arc::new(LeaseCell::new(now));
-        let driver = Driver {
-            session,
-            commands: rx,
-            state: state_tx,
-            session_info: session_tx,
-            max_frame: options.max_frame,
-            coalesce_replies: options.coalesce_replies,
-            lease: lease.clone(),
-        };
-        tokio::spawn(driver.run());
-        let client = Client {
-            inner: Arc::new(Inner {
-                tx,
-                state: state_rx,
-                chroot,
-                default_acl: options.default_acl.clone(),
-                session_rx,
-                lease,
-            }),
-        };
-        let wait = options.establish_timeout.unwrap_or(options.session_timeout);
-        let mut state = client.inner.state.clone();
-        let outcome = tokio::time::timeout(wait, async {
-            loop {
-                let s = *state.borrow_and_update();
-                if s.is_connected() {
-                    return Ok(());
-                }
-                if let Some(e) = terminal_error(s) {
-                    return Err(e);
-                }
-                if state.changed().await.is_err() {
-                    return Err(Error::Closed);
-                }
-            }
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => Ok(client),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                let hosts: Vec<String> = cs.hosts.iter().map(|h| h.to_string()).collect();
-                Err(Error::Unreachable(format!(
-                    "no session established with {} within {wait:?}",
-                    hosts.join(",")
-                )))
-            }
-        }
+        super::connect::connect(hosts, options).await
     }
 
     // ----- session information -----
@@ -197,7 +119,7 @@ impl Client {
         StateChanges { rx }
     }
 
-    fn session_info(&self) -> Option<(i64, Bytes, Duration)> {
+    fn session_info(&self) -> Option<SessionInfo> {
         self.inner.session_rx.borrow().clone()
     }
 
@@ -734,7 +656,8 @@ impl Client {
     }
 }
 
-fn terminal_error(s: SessionState) -> Option<Error> {
+/// The error every call fails with in state `s`, if it is terminal.
+pub(super) fn terminal_error(s: SessionState) -> Option<Error> {
     match s {
         SessionState::Expired => Some(Error::SessionExpired),
         SessionState::AuthFailed => Some(Error::AuthFailed),
