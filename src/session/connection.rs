@@ -135,9 +135,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 }
             }
             Phase::Connecting | Phase::Handshaking { .. } => {
-                if self.attempt_deadline.is_some_and(|t| now >= t) {
+                if let Some(deadline) = self.attempt_deadline.filter(|&t| now >= t) {
                     self.actions.push_back(Action::Disconnect);
-                    let reason = self.attempt_timeout(now);
+                    let reason = self.attempt_timeout(deadline);
                     self.attempt_failed(now, reason);
                 } else if self.expiry_deadline().is_some_and(|d| now >= d) {
                     // Abandon the attempt in progress: its socket must not outlive the session.
@@ -220,9 +220,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
     }
 
-    /// What the attempt under way has got to at `now`, as the timeout it amounts to.
-    fn attempt_timeout(&self, now: Instant) -> ConnectionError {
-        let ran = now.saturating_duration_since(self.attempt_started);
+    /// What the attempt under way has got to by `until`, as the timeout it amounts to.
+    fn attempt_timeout(&self, until: Instant) -> ConnectionError {
+        let ran = until.saturating_duration_since(self.attempt_started);
         match self.phase {
             Phase::Handshaking { .. } => ConnectionError::HandshakeTimeout(ran),
             _ => ConnectionError::ConnectTimeout(ran),
@@ -230,13 +230,15 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     /// Why no session could be established (for `connect` giving up after `waited`): every
-    /// host in connection order with what ended its last attempt, an attempt still under way
-    /// counting as the timeout it has run into so far.
+    /// host in connection order with what ended its last attempt. An attempt still under way
+    /// on a host that has not failed before counts as the timeout it has run into so far.
     pub fn unreachable(&self, now: Instant, waited: Duration) -> Unreachable {
         let mut hosts = self.ring.attempts();
         let latest = self.host.as_ref().and_then(|h| self.ring.position(h));
         if let (Some(i), Phase::Connecting | Phase::Handshaking { .. }) = (latest, self.phase) {
-            hosts[i].error = Some(self.attempt_timeout(now));
+            hosts[i]
+                .error
+                .get_or_insert_with(|| self.attempt_timeout(now));
         }
         Unreachable::new(waited, hosts, latest)
     }

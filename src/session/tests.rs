@@ -13,6 +13,8 @@ use bytes::BufMut;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+mod causes;
+
 // ----- recorders -----
 
 type Results = Rc<RefCell<Vec<(u32, Result<Response, Error>)>>>;
