@@ -59,6 +59,7 @@ pub(crate) struct Background {
 }
 
 impl Background {
+    /// No tasks yet, no close waiting.
     pub(crate) fn new() -> Background {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         Background {

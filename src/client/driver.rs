@@ -61,11 +61,14 @@ enum Event {
     Timer,
 }
 
+/// A timer that does not fire for a long while (re-armed when there is something to time).
 fn idle() -> Sleep {
     tokio::time::sleep(IDLE)
 }
 
 impl Driver {
+    /// A driver for `session`, taking commands from `commands` and publishing through
+    /// `publisher`; nothing happens until [`Driver::run`].
     pub(crate) fn new(
         session: Session<Reply, Sink>,
         commands: mpsc::UnboundedReceiver<Command>,
@@ -133,6 +136,8 @@ impl Driver {
         }
     }
 
+    /// Waits for the next thing to handle, polled in the order written (`biased`): a finished
+    /// connect, the socket, commands, background and probe answers, the session's timer last.
     async fn next_event(&mut self) -> Event {
         let Transport {
             stream,
@@ -163,6 +168,7 @@ impl Driver {
         }
     }
 
+    /// Hands `event` to its handler.
     fn on_event(&mut self, event: Event) {
         let now = Instant::now();
         match event {
@@ -205,6 +211,7 @@ impl Driver {
         }
     }
 
+    /// The TCP connect finished: the session sends its handshake, or learns why it failed.
     fn on_connected(&mut self, now: Instant, res: io::Result<TcpStream>) {
         self.transport.connecting = None;
         match res {
@@ -216,6 +223,7 @@ impl Driver {
         }
     }
 
+    /// The socket has something to read: frames go to the session.
     fn on_readable(&mut self, ready: io::Result<()>) {
         let read = match ready {
             Ok(()) => self.transport.read_frames(&mut self.session),
@@ -226,6 +234,7 @@ impl Driver {
         }
     }
 
+    /// The socket takes more of the write buffer.
     fn on_writable(&mut self, ready: io::Result<()>) {
         let written = match ready {
             Ok(()) => self.transport.flush(),
@@ -256,6 +265,7 @@ impl Driver {
         }
     }
 
+    /// One command of a handle.
     fn on_command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::Request {

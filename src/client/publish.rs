@@ -25,6 +25,7 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
+    /// Publishes into these channels and this lease cell.
     pub(crate) fn new(
         state: watch::Sender<SessionState>,
         session_info: watch::Sender<Option<SessionInfo>>,

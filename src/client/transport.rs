@@ -32,6 +32,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
+    /// No connection yet. `idle` is the coalescing fallback timer, unarmed.
     pub(crate) fn new(coalesce_replies: bool, max_frame: usize, idle: Sleep) -> Transport {
         Transport {
             stream: None,

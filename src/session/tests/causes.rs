@@ -11,17 +11,6 @@ fn cause(h: &H, host: &HostPort) -> Option<ConnectionError> {
     attempt.expect("every host is reported").error.clone()
 }
 
-fn read_only_refusal() -> BytesMut {
-    let mut b = BytesMut::new();
-    ReplyHeader {
-        xid: 0,
-        zxid: 0,
-        err: ErrorCode::NotReadOnly,
-    }
-    .encode(&mut b);
-    b
-}
-
 #[test]
 fn each_host_keeps_the_cause_of_its_last_failure() {
     let mut h = H::new(4, cfg(8_000));
@@ -33,7 +22,7 @@ fn each_host_keeps_the_cause_of_its_last_failure() {
     h.frame([1, 2, 3]);
     let c = h.expect_connect();
     h.tcp_up();
-    h.frame(read_only_refusal());
+    h.reply(0, 0, ErrorCode::NotReadOnly, None); // a bare header: a read-only server refusing
     let d = h.expect_connect();
     h.at(100);
 
