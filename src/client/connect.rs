@@ -1,6 +1,6 @@
-//! Opening connections: the TCP connect to one server (for the driver and the read-write
-//! probe), and `Client::connect`'s set-up: the session from the options, the driver task, and
-//! the wait for the first session, or the report of what happened on each server instead.
+//! `Client::connect`: the session from the options, the driver task, and the wait for the
+//! first session, or the report of what happened on each server instead. (The TCP connect to
+//! one server is `socket`'s.)
 
 use super::command::Command;
 use super::driver::Driver;
@@ -11,32 +11,28 @@ use super::publish::Publisher;
 use crate::error::{Error, HostAttempt, Result, Unreachable};
 use crate::path::validate_path;
 use crate::session::{parse_connect_string, Chroot, HostPort, Rng, Session, SessionState};
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// A TCP connect under way (see [`open`]).
-pub(crate) type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+impl Client {
+    /// Connects with default options to `hosts` (`host:port,host:port[/chroot]`); returns once
+    /// a session is established, or fails ([`Error::Unreachable`] when no session was
+    /// established within the establish timeout, by default the session timeout, naming each
+    /// server and what happened there last; [`Error::InvalidArgument`] for a bad connect
+    /// string).
+    pub async fn connect(hosts: &str) -> Result<Client> {
+        Self::connect_with(hosts, ConnectOptions::default()).await
+    }
 
-/// A TCP connection to `host`, without Nagle's delay. The error is the operating system's
-/// (refused, unreachable, name not resolved), kept as the cause of the failed attempt.
-pub(crate) async fn open(host: HostPort) -> io::Result<TcpStream> {
-    // An IP literal needs no resolver: connecting directly avoids tokio's blocking pool
-    // (a thread) for the common `127.0.0.1:2181` style of host list.
-    let stream = match host.host.parse::<std::net::IpAddr>() {
-        Ok(ip) => TcpStream::connect((ip, host.port)).await?,
-        Err(_) => TcpStream::connect((host.host.as_str(), host.port)).await?,
-    };
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    /// Connects with `options`; see [`ConnectOptions`].
+    pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
+        connect(hosts, options).await
+    }
 }
 
-/// `Client::connect_with`: starts the driver and waits for the first session.
-pub(super) async fn connect(hosts: &str, options: ConnectOptions) -> Result<Client> {
+/// Starts the driver and waits for the first session.
+async fn connect(hosts: &str, options: ConnectOptions) -> Result<Client> {
     let cs = parse_connect_string(hosts)?;
     let chroot = match (&options.chroot, &cs.chroot) {
         (Some(c), _) => {

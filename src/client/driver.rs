@@ -8,11 +8,11 @@
 //! channel; all commands waiting at a wake-up are encoded into one buffer and flushed together.
 
 use super::command::{Background, Command};
-use super::connect;
 use super::options::ConnectOptions;
 use super::probe::{self, ProbeResult};
 use super::publish::Publisher;
 use super::sink::{Reply, Sink};
+use super::socket;
 use super::transport::Transport;
 use crate::error::ConnectionError;
 use crate::session::{Action, Session};
@@ -200,7 +200,7 @@ impl Driver {
     /// Carries out what the session asked for.
     fn on_action(&mut self, action: Action) {
         match action {
-            Action::Connect(host) => self.transport.open(Box::pin(connect::open(host))),
+            Action::Connect(host) => self.transport.open(Box::pin(socket::open(host))),
             Action::Disconnect => self.transport.close(),
             Action::ProbeReadWrite {
                 host,

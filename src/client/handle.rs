@@ -3,7 +3,6 @@
 use super::command::Command;
 use super::lease::LeaseCell;
 use super::multi::{Op, OpResult, ReadOp, ReadResult};
-use super::options::ConnectOptions;
 use super::publish::SessionInfo;
 use super::sink::{Reply, Sink};
 use super::types::{AddWatchMode, CreateMode, WatcherType};
@@ -80,18 +79,7 @@ fn version(v: Option<i32>) -> i32 {
 }
 
 impl Client {
-    /// Connects with default options to `hosts` (`host:port,host:port[/chroot]`); returns once
-    /// a session is established, or fails ([`Error::Unreachable`] when no session was
-    /// established within the establish timeout, by default the session timeout;
-    /// [`Error::InvalidArgument`] for a bad connect string).
-    pub async fn connect(hosts: &str) -> Result<Client> {
-        Self::connect_with(hosts, ConnectOptions::default()).await
-    }
-
-    /// Connects with `options`; see [`ConnectOptions`].
-    pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
-        super::connect::connect(hosts, options).await
-    }
+    // `connect` and `connect_with` are in `connect.rs`.
 
     // ----- session information -----
 
@@ -125,7 +113,8 @@ impl Client {
 
     /// The session id (0 before the session is established). A session granted by a read-only
     /// server is known to that server only: when the client reaches a read-write server it is
-    /// given a new session, and this id changes once (see [`ConnectOptions::read_only`]).
+    /// given a new session, and this id changes once (see
+    /// [`ConnectOptions::read_only`](crate::ConnectOptions::read_only)).
     pub fn session_id(&self) -> i64 {
         self.session_info().map_or(0, |s| s.0)
     }

@@ -1,8 +1,10 @@
 //! The tokio side: the driver task that owns the socket and timers, and the public `Client`.
 //!
 //! `handle` is the `Client` (cheap clones; every call a `command` to the driver); `connect`
-//! opens TCP connections and sets a client up; `driver` is the task (its socket in `transport`,
-//! what it publishes for the handles in `publish`); `probe` looks for a read-write server.
+//! sets a client up (`Client::connect`) and starts its `driver`, the task (its socket in
+//! `transport`, what it publishes for the handles in `publish`); `socket` opens the TCP
+//! connection to one server, for the driver and for `probe`, which looks for a read-write
+//! server. Dependencies point one way: connect → driver → transport, probe → socket.
 
 mod coalesce;
 mod command;
@@ -15,6 +17,7 @@ mod options;
 mod probe;
 mod publish;
 mod sink;
+mod socket;
 mod transport;
 mod types;
 mod watch;

@@ -29,7 +29,7 @@ pub(crate) fn spawn(
 /// Whether `host` answers `isro` with "rw". Anything else (refused, closed, "ro", garbage)
 /// is a no; the caller bounds the time.
 async fn serves_read_write(host: HostPort) -> bool {
-    let Ok(mut stream) = super::connect::open(host).await else {
+    let Ok(mut stream) = super::socket::open(host).await else {
         return false;
     };
     if stream.write_all(b"isro").await.is_err() {

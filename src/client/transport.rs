@@ -3,8 +3,8 @@
 //! the session encoded; reports why a connection failed as a [`ConnectionError`].
 
 use super::coalesce::{self, LowWater};
-use super::connect::ConnectFuture;
 use super::sink::{Reply, Sink};
+use super::socket::ConnectFuture;
 use crate::error::ConnectionError;
 use crate::proto::{take_frame, FrameError};
 use crate::session::Session;
