@@ -20,6 +20,9 @@ async fn unreachable_servers_exit_2_with_one_line() {
     assert_eq!(out.code(), 2, "{out:?}");
     assert_one_line_error(&out);
     assert!(out.stderr.contains("cannot connect"), "{out:?}");
+    // The line says why, per server (nothing listens on port 1).
+    let why = out.stderr.to_lowercase();
+    assert!(why.contains("127.0.0.1:1: connection refused"), "{out:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     let out = run(&[
         "--servers",

@@ -10,11 +10,20 @@ use tokio::io::AsyncWriteExt;
 use zksync::proto::{encode_frame_with, xid, ConnectResponse, Encode, ErrorCode, ReplyHeader};
 use zksync::{Client, Error, SessionState};
 
-async fn assert_connect_fails(fake: &Fake, what: &str) {
+/// Connecting to `fake` fails with `Unreachable`, whose message names the fake's address and
+/// `cause` (what the fake did).
+async fn assert_connect_fails(fake: &Fake, what: &str, cause: &str) {
     let panics = panics_on_this_thread();
     let r = within(what, opts().connect(&fake.hosts())).await;
     match &r {
-        Err(Error::Unreachable(msg)) => assert!(msg.contains(&fake.hosts()), "{what}: {msg}"),
+        Err(Error::Unreachable(u)) => {
+            let msg = u.to_string();
+            let said = format!("{}: {cause}", fake.hosts());
+            assert!(
+                msg.contains(&said),
+                "{what}: {msg:?} should contain {said:?}"
+            );
+        }
         other => panic!("{what}: expected the connect to fail, got {other:?}"),
     }
     assert!(fake.accepted() >= 1, "{what}: the client never connected");
@@ -23,32 +32,53 @@ async fn assert_connect_fails(fake: &Fake, what: &str) {
 
 #[tokio::test]
 async fn garbage_instead_of_a_connect_response() {
-    let cases: Vec<(&str, Vec<u8>)> = vec![
+    // (what the server sends, the bytes, the cause the client reports)
+    let undecodable = "protocol violation: undecodable handshake answer";
+    let too_large = "frame of 2147483647 bytes exceeds the limit";
+    let closed = "the server closed the connection";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "text",
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            "frame of 1213486160 bytes exceeds the limit",
         ),
-        ("short frame", frame(b"hello")),
-        ("empty frame", frame(b"")),
-        ("lying password length", {
-            let mut v = vec![0u8; 8];
-            v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
-            v.extend_from_slice(&0x7fff_ffffi32.to_be_bytes());
-            v.extend_from_slice(&[0; 16]);
-            frame(&v)
-        }),
-        ("oversized length", 0x7fff_ffffi32.to_be_bytes().to_vec()),
-        ("negative length", (-5i32).to_be_bytes().to_vec()),
-        ("truncated frame, then close", {
-            let mut v = 37i32.to_be_bytes().to_vec();
-            v.extend_from_slice(&[0; 10]);
-            v
-        }),
-        ("close without a word", vec![]),
+        ("short frame", frame(b"hello"), undecodable),
+        ("empty frame", frame(b""), undecodable),
+        (
+            "lying password length",
+            {
+                let mut v = vec![0u8; 8];
+                v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
+                v.extend_from_slice(&0x7fff_ffffi32.to_be_bytes());
+                v.extend_from_slice(&[0; 16]);
+                frame(&v)
+            },
+            undecodable,
+        ),
+        (
+            "oversized length",
+            0x7fff_ffffi32.to_be_bytes().to_vec(),
+            too_large,
+        ),
+        (
+            "negative length",
+            (-5i32).to_be_bytes().to_vec(),
+            "protocol violation: negative frame length -5",
+        ),
+        (
+            "truncated frame, then close",
+            {
+                let mut v = 37i32.to_be_bytes().to_vec();
+                v.extend_from_slice(&[0; 10]);
+                v
+            },
+            closed,
+        ),
+        ("close without a word", vec![], closed),
     ];
     // All at once: each case waits for its connect to give up.
     let mut set = tokio::task::JoinSet::new();
-    for (what, bytes) in cases {
+    for (what, bytes, cause) in cases {
         let bytes = Arc::new(bytes);
         set.spawn(async move {
             let fake = Fake::start(move |_, mut s| {
@@ -60,7 +90,7 @@ async fn garbage_instead_of_a_connect_response() {
                 }
             })
             .await;
-            assert_connect_fails(&fake, what).await;
+            assert_connect_fails(&fake, what, cause).await;
         });
     }
     while let Some(r) = set.join_next().await {
@@ -73,7 +103,8 @@ async fn garbage_instead_of_a_connect_response() {
 #[tokio::test]
 async fn handshake_never_answered() {
     let fake = Fake::start(|_, s| hold(s)).await;
-    assert_connect_fails(&fake, "silent server").await;
+    let cause = "connected, but no answer to the handshake within 500ms";
+    assert_connect_fails(&fake, "silent server", cause).await;
     assert!(
         fake.accepted() >= 2,
         "the client retried after each connect timeout"
@@ -96,7 +127,8 @@ async fn read_only_rejection_header() {
         }
     })
     .await;
-    assert_connect_fails(&fake, "not read-only").await;
+    let cause = "the server refused the session: NotReadOnly (-119)";
+    assert_connect_fails(&fake, "not read-only", cause).await;
 }
 
 #[tokio::test]

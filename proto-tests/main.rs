@@ -4,6 +4,7 @@ mod auth_acl;
 mod background;
 mod chroot;
 mod common;
+mod errors;
 mod fake;
 mod hostile;
 mod lagging;

@@ -1,4 +1,12 @@
-//! The one error type of the crate.
+//! The one error type of the crate, and the causes it keeps: why a connection ended
+//! ([`ConnectionError`], with the operating system's `io::Error` inside) and what happened on
+//! each server when none could be reached ([`Unreachable`]).
+
+mod connection;
+mod unreachable;
+
+pub use connection::ConnectionError;
+pub use unreachable::{HostAttempt, Unreachable};
 
 use crate::proto::ErrorCode;
 
@@ -7,6 +15,10 @@ use crate::proto::ErrorCode;
 /// Server answers keep their typed [`ErrorCode`] in [`Error::Server`]; the conditions that change
 /// what a caller should do next (the connection dropped, the session is gone, the client was
 /// closed) have variants of their own so they can be matched without looking at codes.
+///
+/// `Display` is one line that says what happened and, where the crate knows, why (for
+/// [`Error::Unreachable`]: each server and its last failure); `source()` leads to the cause
+/// as a value ([`ConnectionError`], then the operating system's [`std::io::Error`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The server refused the operation with this code (no node, node exists, bad version, ...).
@@ -74,9 +86,11 @@ pub enum Error {
     /// An argument given by the caller is invalid (bad host list, empty ACL, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// No server of the host list could be reached.
-    #[error("no server reachable: {0}")]
-    Unreachable(String),
+    /// `connect` established no session within its establish timeout. The payload tells, per
+    /// server, what happened last (refused, not resolved, timed out, closed, a protocol
+    /// violation...); its `source()` is the most recent failure.
+    #[error(transparent)]
+    Unreachable(Unreachable),
 }
 
 impl Error {

@@ -9,7 +9,8 @@
 //! state: a lock guard tells you when it is lost, every acquire is cancel-safe, a failed
 //! acquire never leaves a node behind.
 //!
-//! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else.
+//! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else (the
+//! optional `tracing` feature adds `tracing`).
 //!
 //! ## Connecting
 //!
@@ -162,6 +163,54 @@
 //! fail with `NotReadOnly`. It keeps probing the other hosts and moves to a read-write one as
 //! soon as one answers; a session a read-only server created is replaced by a new one then.
 //!
+//! ## Errors and their causes
+//!
+//! Every call fails with one [`Error`]. Its `Display` is one line an operator can act on;
+//! `source()` leads to the cause as a value. A `connect` that establishes no session in time
+//! fails with [`Error::Unreachable`], which names every server with what happened there last
+//! (a [`ConnectionError`]: the operating system's `io::Error` for a refused connect or a name
+//! that does not resolve, a connect or handshake timeout, a closed connection, a protocol
+//! violation with its reason, a read-only server's refusal).
+//!
+//! ```
+//! # async fn doc() {
+//! use std::error::Error as _;
+//! use std::time::Duration;
+//! use zksync::{ConnectOptions, ConnectionError, Error};
+//!
+//! # let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+//! let err = ConnectOptions::default()
+//!     .establish_timeout(Duration::from_millis(300))
+//!     .connect(&format!("127.0.0.1:{port}")) // nothing listens there
+//!     .await
+//!     .unwrap_err();
+//! // "no session established within 300ms; 127.0.0.1:…: Connection refused (os error 111)"
+//! assert!(err.to_string().contains(&format!("127.0.0.1:{port}: ")));
+//! let Error::Unreachable(unreachable) = &err else { panic!("{err}") };
+//! let latest = unreachable.latest().expect("the server was tried");
+//! assert!(matches!(latest.error, Some(ConnectionError::Io(_))));
+//! // The chain: Error -> ConnectionError -> std::io::Error.
+//! let io = err.source().and_then(|cause| cause.source());
+//! let io = io.and_then(|e| e.downcast_ref::<std::io::Error>()).expect("an OS error");
+//! assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+//! # }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc());
+//! ```
+//!
+//! Requests in flight on a connection that drops fail with [`Error::ConnectionLoss`] whatever
+//! the cause (or [`Error::FrameTooLarge`] for an oversized reply); the client reconnects on its
+//! own.
+//!
+//! ## The `tracing` feature
+//!
+//! Off by default; without it no logging code is compiled at all. With it the client logs
+//! through [`tracing`](https://docs.rs/tracing) at debug level: session state transitions,
+//! every connection attempt, each failed attempt or dropped connection with its cause (so every
+//! reconnect comes with its reason), the session granted or ended, and each watch set and fired
+//! (what the recipes wait on). Install any subscriber, e.g. `tracing_subscriber::fmt()` with
+//! `RUST_LOG=zksync=debug`, to see lines such as
+//! `connection lost to 127.0.0.1:2181: nothing heard from the server for 4s`.
+//!
 //! ## Layers
 //!
 //! [`proto`] is the jute codec (pure functions over bytes), [`session`] the session state
@@ -175,12 +224,13 @@ mod path;
 pub mod proto;
 pub mod recipes;
 pub mod session;
+mod trace;
 
 pub use client::{
     AddWatchMode, Client, ConnectOptions, CreateMode, OneshotWatch, Op, OpResult, PersistentWatch,
     ReadOp, ReadResult, StateChanges, WatcherType,
 };
-pub use error::{Error, Result};
+pub use error::{ConnectionError, Error, HostAttempt, Result, Unreachable};
 pub use path::{validate_path, validate_sequential_prefix};
 pub use proto::{Acl, ErrorCode, Id, Stat};
 pub use session::{EventType, SessionState, WatchedEvent};

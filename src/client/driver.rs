@@ -1,399 +1,292 @@
-//! The driver task: owns the TCP stream and the timer, feeds the session state machine, and
-//! carries its outputs out (bytes to the socket, results to oneshot channels, events to watch
-//! channels).
+//! The driver task, in the manner of tokio-postgres' `Connection`: a [`Driver`] owns the
+//! session state machine, the socket ([`Transport`]) and the timers. Its loop carries out what
+//! the session asked for, flushes, waits for the next [`Event`] and hands it to one small
+//! method: an action of the session, a socket that became readable or writable, a command of
+//! a handle, a timer.
 //!
 //! One task per client, no locks shared with callers: commands arrive over an unbounded mpsc
 //! channel; all commands waiting at a wake-up are encoded into one buffer and flushed together.
 
-use super::coalesce::{self, LowWater};
-use super::lease::LeaseCell;
+use super::command::{Background, Command};
+use super::options::ConnectOptions;
+use super::probe::{self, ProbeResult};
+use super::publish::Publisher;
 use super::sink::{Reply, Sink};
-use crate::error::Error;
-use crate::proto::{take_frame, FrameError, Request};
-use crate::session::{Action, HostPort, Session, SessionState, WatchKind};
-use bytes::{Buf, BytesMut};
-use std::future::Future;
+use super::socket;
+use super::transport::Transport;
+use crate::error::ConnectionError;
+use crate::session::{Action, Session};
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
-
-/// A message from a `Client` handle to its driver.
-pub(crate) enum Command {
-    /// Send a request; the result goes to `reply`. The request is boxed so that a command
-    /// (a channel slot) stays small when thousands are queued at once.
-    Request {
-        request: Box<Request>,
-        watch: Option<(WatchKind, Sink)>,
-        reply: Reply,
-    },
-    /// Subscribe to every state transition.
-    SubscribeStates(mpsc::UnboundedSender<SessionState>),
-    /// Run this future on the driver's runtime (a clean-up handed over from a `Drop` that may
-    /// have no runtime of its own); a close waits for it (see [`BACKGROUND_CLOSE_WAIT`]).
-    Background(BackgroundTask),
-    /// Report how many watch registrations the session holds.
-    WatchCount(oneshot::Sender<usize>),
-    /// Close the session (closeSession, then drop the connection).
-    Close,
-}
-
-/// A future handed to the driver by [`Command::Background`].
-pub(crate) type BackgroundTask = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// How long a close waits for background tasks (queued clean-up deletes) to finish before it
-/// closes the session anyway (closing removes the session's ephemeral nodes in any case).
-pub(crate) const BACKGROUND_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Tells the driver that a background task ended, also if it panicked or its runtime dropped it.
-struct BackgroundDone(mpsc::UnboundedSender<()>);
-
-impl Drop for BackgroundDone {
-    fn drop(&mut self) {
-        let _ = self.0.send(());
-    }
-}
-
-type ConnectFuture = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+use tokio::sync::mpsc;
+use tokio::time::Sleep;
 
 /// Commands handled per wake-up before flushing: bounds latency under a flood of requests.
 const MAX_COMMANDS_PER_WAKE: usize = 4096;
-/// Read size: many replies per read; small enough that an idle client holds little memory.
-const READ_CHUNK: usize = 16 * 1024;
-/// Timer setting when the session has nothing to time (terminal).
-const IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Timer setting when nothing is to be timed (a terminal session, no close waiting).
+const IDLE: Duration = Duration::from_secs(3600);
 
+/// One client's connection task: everything the loop needs between wake-ups.
 pub(crate) struct Driver {
-    pub(crate) session: Session<Reply, Sink>,
-    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) state: watch::Sender<SessionState>,
-    /// Session id, password and negotiated timeout, published at every (re)connect.
-    pub(crate) session_info: watch::Sender<Option<(i64, bytes::Bytes, std::time::Duration)>>,
-    pub(crate) max_frame: usize,
-    /// Whether deep pipelines read their replies in batches (see `coalesce`).
-    pub(crate) coalesce_replies: bool,
-    /// Where the session's lease is published for the handles.
-    pub(crate) lease: Arc<LeaseCell>,
+    session: Session<Reply, Sink>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// False once every handle is gone.
+    commands_open: bool,
+    transport: Transport,
+    publisher: Publisher,
+    background: Background,
+    /// Answers of read-write probes (see `probe`).
+    probe_tx: mpsc::UnboundedSender<ProbeResult>,
+    probe_rx: mpsc::UnboundedReceiver<ProbeResult>,
+    /// The session's next deadline.
+    timer: Pin<Box<Sleep>>,
+    /// When a close stops waiting for background tasks.
+    close_wait: Pin<Box<Sleep>>,
 }
 
-/// Background tasks in flight and a close that waits for them.
-struct Background {
-    running: usize,
-    done_tx: mpsc::UnboundedSender<()>,
-    /// A close was asked for while tasks ran: it happens when they are done or at this instant.
-    close_at: Option<Instant>,
+/// What woke the driver.
+enum Event {
+    Connected(io::Result<TcpStream>),
+    Readable(io::Result<()>),
+    /// Held-back replies have waited long enough (see `coalesce`).
+    CoalesceFallback,
+    Writable(io::Result<()>),
+    /// A command, or `None` when every handle is gone.
+    Command(Option<Command>),
+    BackgroundDone,
+    CloseWait,
+    Probe(ProbeResult),
+    Timer,
 }
 
-fn connect(host: HostPort) -> ConnectFuture {
-    Box::pin(open(host))
-}
-
-/// A TCP connection to `host`, without Nagle's delay.
-pub(crate) async fn open(host: HostPort) -> io::Result<TcpStream> {
-    // An IP literal needs no resolver: connecting directly avoids tokio's blocking pool
-    // (a thread) for the common `127.0.0.1:2181` style of host list.
-    let stream = match host.host.parse::<std::net::IpAddr>() {
-        Ok(ip) => TcpStream::connect((ip, host.port)).await?,
-        Err(_) => TcpStream::connect((host.host.as_str(), host.port)).await?,
-    };
-    stream.set_nodelay(true)?;
-    Ok(stream)
+/// A timer that does not fire for a long while (re-armed when there is something to time).
+fn idle() -> Sleep {
+    tokio::time::sleep(IDLE)
 }
 
 impl Driver {
-    pub(crate) async fn run(mut self) {
-        let mut stream: Option<TcpStream> = None;
-        let mut connecting: Option<ConnectFuture> = None;
-        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-        let mut wbuf = BytesMut::new();
-        let mut subscribers: Vec<mpsc::UnboundedSender<SessionState>> = Vec::new();
-        let mut commands_open = true;
-        // Answers of read-write probes (see `probe`): (epoch, host, serves read-write).
-        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel::<(u64, HostPort, bool)>();
-        let sleep = tokio::time::sleep(IDLE);
-        tokio::pin!(sleep);
-        // Reply coalescing (see `coalesce`): the connection's low-water mark and its fallback.
-        let mut low_water = LowWater::new(self.coalesce_replies);
-        let fallback = tokio::time::sleep(IDLE);
-        tokio::pin!(fallback);
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-        let mut background = Background {
-            running: 0,
-            done_tx,
-            close_at: None,
-        };
-        let close_wait = tokio::time::sleep(IDLE);
-        tokio::pin!(close_wait);
-        let mut published = None;
-        self.session.start(Instant::now());
-
-        loop {
-            let lease = self.session.valid_until();
-            if lease != published {
-                self.lease.publish(lease);
-                published = lease;
-            }
-            // Carry out what the session asked for.
-            while let Some(action) = self.session.poll_action() {
-                match action {
-                    Action::Connect(host) => {
-                        stream = None;
-                        rbuf.clear();
-                        wbuf.clear();
-                        connecting = Some(connect(host));
-                    }
-                    Action::Disconnect => {
-                        stream = None;
-                        connecting = None;
-                        rbuf.clear();
-                        wbuf.clear();
-                    }
-                    Action::ProbeReadWrite {
-                        host,
-                        timeout,
-                        epoch,
-                    } => {
-                        let tx = probe_tx.clone();
-                        tokio::spawn(async move {
-                            let probe = super::probe::serves_read_write(host.clone());
-                            let rw = tokio::time::timeout(timeout, probe).await.unwrap_or(false);
-                            let _ = tx.send((epoch, host, rw));
-                        });
-                    }
-                    Action::StateChanged(s) => {
-                        if s.is_connected() {
-                            let info = (
-                                self.session.session_id(),
-                                self.session.session_passwd().clone(),
-                                self.session.negotiated_timeout().unwrap_or_default(),
-                            );
-                            self.session_info.send_replace(Some(info));
-                        }
-                        self.state.send_replace(s);
-                        subscribers.retain(|tx| tx.send(s).is_ok());
-                    }
-                }
-            }
-            if self.session.state().is_terminal() && !commands_open {
-                return;
-            }
-            // Move newly encoded requests to the write buffer and try to write at once.
-            if let Some(out) = self.session.take_output() {
-                if wbuf.is_empty() {
-                    wbuf = out;
-                } else {
-                    wbuf.extend_from_slice(&out);
-                }
-            }
-            if let Some(s) = &stream {
-                if !wbuf.is_empty() && try_write(s, &mut wbuf).is_err() {
-                    // Drop the socket here, like the other failure paths: the session may ask
-                    // for no Disconnect (a failed handshake that backs off), and a socket left
-                    // in place would fail this write again at once, forever.
-                    stream = None;
-                    wbuf.clear();
-                    self.session
-                        .on_connection_lost(Instant::now(), Error::ConnectionLoss);
-                    continue;
-                }
-            }
-            // Re-arm the timer only when the session wants to be woken earlier than it is set
-            // for: the ping deadline moves later with every send, and resetting the timer on
-            // every request would cost a timer-wheel update each. Waking early is harmless
-            // (on_timeout checks the clock and the timer is re-armed then).
-            let wanted = self
-                .session
-                .next_deadline()
-                .unwrap_or_else(|| Instant::now() + IDLE);
-            if wanted < sleep.deadline().into_std() || sleep.is_elapsed() {
-                sleep.as_mut().reset(tokio::time::Instant::from_std(wanted));
-            }
-            let want_write = !wbuf.is_empty();
-
-            tokio::select! {
-                biased;
-                res = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {
-                    connecting = None;
-                    let now = Instant::now();
-                    match res {
-                        Ok(s) => {
-                            stream = Some(s);
-                            low_water = LowWater::new(self.coalesce_replies);
-                            self.session.on_connected(now);
-                        }
-                        Err(_) => self.session.on_connect_failed(now),
-                    }
-                }
-                ready = async { stream.as_ref().expect("guarded").readable().await }, if stream.is_some() => {
-                    if ready.is_err() {
-                        stream = None;
-                        self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
-                        continue;
-                    }
-                    let s = stream.as_ref().expect("guarded");
-                    let epoch = self.session.epoch();
-                    if let Err(cause) = self.read_frames(s, &mut rbuf) {
-                        stream = None;
-                        rbuf.clear();
-                        self.session.on_connection_lost(Instant::now(), cause);
-                    } else if self.session.epoch() == epoch {
-                        // (Not for a connection the session dropped while reading.)
-                        low_water.adjust(s, self.session.in_flight());
-                        if low_water.raised() {
-                            fallback.as_mut().reset(tokio::time::Instant::now() + coalesce::FALLBACK);
-                        }
-                    }
-                }
-                () = &mut fallback, if low_water.raised() && stream.is_some() => {
-                    // Replies have waited long enough: the kernel signals what has queued.
-                    low_water.lower(stream.as_ref().expect("guarded"));
-                }
-                ready = async { stream.as_ref().expect("guarded").writable().await }, if stream.is_some() && want_write => {
-                    let s = stream.as_ref().expect("guarded");
-                    if ready.is_err() || try_write(s, &mut wbuf).is_err() {
-                        stream = None;
-                        self.session.on_connection_lost(Instant::now(), Error::ConnectionLoss);
-                    }
-                }
-                cmd = self.commands.recv(), if commands_open => {
-                    let now = Instant::now();
-                    match cmd {
-                        Some(c) => {
-                            self.handle(now, c, &mut subscribers, &mut background);
-                            // Drain what else is waiting: one flush for all of it.
-                            for _ in 0..MAX_COMMANDS_PER_WAKE {
-                                match self.commands.try_recv() {
-                                    Ok(c) => self.handle(now, c, &mut subscribers, &mut background),
-                                    Err(_) => break,
-                                }
-                            }
-                            if let Some(at) = background.close_at {
-                                close_wait.as_mut().reset(tokio::time::Instant::from_std(at));
-                            }
-                        }
-                        None => {
-                            // Every handle is gone (so no background task is left either: each
-                            // holds one): close the session so its ephemerals go.
-                            commands_open = false;
-                            self.session.close(now);
-                        }
-                    }
-                }
-                Some(()) = done_rx.recv() => {
-                    background.running -= 1;
-                    if background.running == 0 && background.close_at.take().is_some() {
-                        self.session.close(Instant::now());
-                    }
-                }
-                () = &mut close_wait, if background.close_at.is_some() => {
-                    background.close_at = None;
-                    self.session.close(Instant::now());
-                }
-                Some((epoch, host, rw)) = probe_rx.recv() => {
-                    self.session.on_probe_result(Instant::now(), epoch, &host, rw);
-                }
-                () = &mut sleep => {
-                    self.session.on_timeout(Instant::now());
-                }
-            }
+    /// A driver for `session`, taking commands from `commands` and publishing through
+    /// `publisher`; nothing happens until [`Driver::run`].
+    pub(crate) fn new(
+        session: Session<Reply, Sink>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        publisher: Publisher,
+        options: &ConnectOptions,
+    ) -> Driver {
+        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
+        Driver {
+            session,
+            commands,
+            commands_open: true,
+            transport: Transport::new(options.coalesce_replies, options.max_frame, idle()),
+            publisher,
+            background: Background::new(),
+            probe_tx,
+            probe_rx,
+            timer: Box::pin(idle()),
+            close_wait: Box::pin(idle()),
         }
     }
 
-    fn handle(
-        &mut self,
-        now: Instant,
-        cmd: Command,
-        subs: &mut Vec<mpsc::UnboundedSender<SessionState>>,
-        background: &mut Background,
-    ) {
+    /// Runs until the session is over and every handle is gone.
+    pub(crate) async fn run(mut self) {
+        self.session.start(Instant::now());
+        loop {
+            self.publisher.lease(&self.session);
+            while let Some(action) = self.session.poll_action() {
+                self.on_action(action);
+            }
+            if self.session.state().is_terminal() && !self.commands_open {
+                return;
+            }
+            if let Err(reason) = self.write() {
+                // Drop the socket here, like the other failure paths: the session may ask for
+                // no Disconnect (a failed handshake that backs off), and a socket left in place
+                // would fail this write again at once, forever.
+                self.lose_connection(reason);
+                continue;
+            }
+            self.arm_timer();
+            let event = self.next_event().await;
+            self.on_event(event);
+        }
+    }
+
+    /// Moves newly encoded requests to the write buffer and writes what the socket takes.
+    fn write(&mut self) -> Result<(), ConnectionError> {
+        if let Some(out) = self.session.take_output() {
+            self.transport.queue(out);
+        }
+        self.transport.flush()
+    }
+
+    /// Re-arms the timer only when the session wants to be woken earlier than it is set for:
+    /// the ping deadline moves later with every send, and resetting the timer on every request
+    /// would cost a timer-wheel update each. Waking early is harmless (`on_timeout` checks the
+    /// clock and the timer is re-armed then).
+    fn arm_timer(&mut self) {
+        let wanted = self
+            .session
+            .next_deadline()
+            .unwrap_or_else(|| Instant::now() + IDLE);
+        if wanted < self.timer.deadline().into_std() || self.timer.is_elapsed() {
+            self.timer.as_mut().reset(wanted.into());
+        }
+    }
+
+    /// Waits for the next thing to handle, polled in the order written (`biased`): a finished
+    /// connect, the socket, commands, background and probe answers, the session's timer last.
+    async fn next_event(&mut self) -> Event {
+        let Transport {
+            stream,
+            connecting,
+            wbuf,
+            low_water,
+            fallback,
+            ..
+        } = &mut self.transport;
+        let (stream, want_write, raised) = (&*stream, !wbuf.is_empty(), low_water.raised());
+        tokio::select! {
+            biased;
+            res = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {
+                Event::Connected(res)
+            }
+            ready = async { stream.as_ref().expect("guarded").readable().await }, if stream.is_some() => {
+                Event::Readable(ready)
+            }
+            () = fallback.as_mut(), if raised && stream.is_some() => Event::CoalesceFallback,
+            ready = async { stream.as_ref().expect("guarded").writable().await }, if stream.is_some() && want_write => {
+                Event::Writable(ready)
+            }
+            cmd = self.commands.recv(), if self.commands_open => Event::Command(cmd),
+            Some(()) = self.background.done_rx.recv() => Event::BackgroundDone,
+            () = self.close_wait.as_mut(), if self.background.close_at.is_some() => Event::CloseWait,
+            Some(answer) = self.probe_rx.recv() => Event::Probe(answer),
+            () = self.timer.as_mut() => Event::Timer,
+        }
+    }
+
+    /// Hands `event` to its handler.
+    fn on_event(&mut self, event: Event) {
+        let now = Instant::now();
+        match event {
+            Event::Connected(res) => self.on_connected(now, res),
+            Event::Readable(ready) => self.on_readable(ready),
+            Event::CoalesceFallback => self.transport.lower_mark(),
+            Event::Writable(ready) => self.on_writable(ready),
+            Event::Command(Some(cmd)) => self.on_commands(now, cmd),
+            Event::Command(None) => {
+                // Every handle is gone (so no background task is left either: each holds
+                // one): close the session so its ephemerals go.
+                self.commands_open = false;
+                self.session.close(now);
+            }
+            Event::BackgroundDone => {
+                if self.background.task_done() {
+                    self.session.close(now);
+                }
+            }
+            Event::CloseWait => {
+                self.background.close_at = None;
+                self.session.close(now);
+            }
+            Event::Probe((epoch, host, rw)) => self.session.on_probe_result(now, epoch, &host, rw),
+            Event::Timer => self.session.on_timeout(now),
+        }
+    }
+
+    /// Carries out what the session asked for.
+    fn on_action(&mut self, action: Action) {
+        match action {
+            Action::Connect(host) => self.transport.open(Box::pin(socket::open(host))),
+            Action::Disconnect => self.transport.close(),
+            Action::ProbeReadWrite {
+                host,
+                timeout,
+                epoch,
+            } => probe::spawn(host, timeout, epoch, self.probe_tx.clone()),
+            Action::StateChanged(s) => self.publisher.state(&self.session, s),
+        }
+    }
+
+    /// The TCP connect finished: the session sends its handshake, or learns why it failed.
+    fn on_connected(&mut self, now: Instant, res: io::Result<TcpStream>) {
+        self.transport.connecting = None;
+        match res {
+            Ok(stream) => {
+                self.transport.opened(stream);
+                self.session.on_connected(now);
+            }
+            Err(e) => self.session.on_connect_failed(now, e.into()),
+        }
+    }
+
+    /// The socket has something to read: frames go to the session.
+    fn on_readable(&mut self, ready: io::Result<()>) {
+        let read = match ready {
+            Ok(()) => self.transport.read_frames(&mut self.session),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(reason) = read {
+            self.lose_connection(reason);
+        }
+    }
+
+    /// The socket takes more of the write buffer.
+    fn on_writable(&mut self, ready: io::Result<()>) {
+        let written = match ready {
+            Ok(()) => self.transport.flush(),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(reason) = written {
+            self.lose_connection(reason);
+        }
+    }
+
+    /// The socket failed: drop it, and tell the session why.
+    fn lose_connection(&mut self, reason: ConnectionError) {
+        self.transport.close();
+        self.session.on_connection_lost(Instant::now(), reason);
+    }
+
+    /// Handles `first` and whatever else is waiting (one flush for all of it).
+    fn on_commands(&mut self, now: Instant, first: Command) {
+        self.on_command(now, first);
+        for _ in 0..MAX_COMMANDS_PER_WAKE {
+            match self.commands.try_recv() {
+                Ok(cmd) => self.on_command(now, cmd),
+                Err(_) => break,
+            }
+        }
+        if let Some(at) = self.background.close_at {
+            self.close_wait.as_mut().reset(at.into());
+        }
+    }
+
+    /// One command of a handle.
+    fn on_command(&mut self, now: Instant, cmd: Command) {
         match cmd {
             Command::Request {
                 request,
                 watch,
                 reply,
             } => self.session.submit(now, *request, watch, reply),
-            Command::SubscribeStates(tx) => {
-                if tx.send(self.session.state()).is_ok() {
-                    subs.push(tx);
-                }
-            }
-            Command::Background(task) => {
-                background.running += 1;
-                let done = BackgroundDone(background.done_tx.clone());
-                tokio::spawn(async move {
-                    let _done = done;
-                    task.await;
-                });
-            }
+            Command::SubscribeStates(tx) => self.publisher.subscribe(tx, self.session.state()),
+            Command::Background(task) => self.background.spawn(task),
             Command::WatchCount(tx) => {
                 let _ = tx.send(self.session.watches().len());
             }
+            Command::Unreachable(waited, tx) => {
+                let _ = tx.send(self.session.unreachable(now, waited));
+            }
             // Queued clean-up first: its deletes go out before closeSession.
-            Command::Close if background.running > 0 => {
-                background
-                    .close_at
-                    .get_or_insert(now + BACKGROUND_CLOSE_WAIT);
-            }
-            Command::Close => self.session.close(now),
-        }
-    }
-
-    /// Reads what is available and hands each complete frame to the session, chunk by chunk
-    /// (so a flooding peer cannot make the buffer grow before anything is parsed).
-    ///
-    /// Frames that arrived just before an EOF or a read error are handed over before the loss
-    /// is reported: a server often answers and then closes (auth failure, expired session,
-    /// closeSession), and that last answer is the one that matters.
-    fn read_frames(&mut self, s: &TcpStream, rbuf: &mut BytesMut) -> Result<(), Error> {
-        let epoch = self.session.epoch();
-        loop {
-            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-                rbuf.reserve(READ_CHUNK);
-            }
-            let lost = match s.try_read_buf(rbuf) {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => true,
-            };
-            let now = Instant::now();
-            loop {
-                match take_frame(rbuf, self.max_frame) {
-                    Ok(Some(frame)) => {
-                        self.session.on_frame(now, frame);
-                        if self.session.epoch() != epoch {
-                            // The session dropped this connection (protocol violation, expiry):
-                            // what is left in the buffer belongs to a stream we no longer trust.
-                            rbuf.clear();
-                            return Ok(());
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(FrameError::TooLarge { len, max }) => {
-                        return Err(Error::FrameTooLarge { len, max })
-                    }
-                    Err(_) => return Err(Error::ConnectionLoss),
+            Command::Close => {
+                if self.background.close_now(now) {
+                    self.session.close(now);
                 }
             }
-            if lost {
-                return Err(Error::ConnectionLoss);
-            }
         }
     }
-}
-
-fn try_write(s: &TcpStream, wbuf: &mut BytesMut) -> io::Result<()> {
-    while !wbuf.is_empty() {
-        match s.try_write(wbuf) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => wbuf.advance(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }

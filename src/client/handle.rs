@@ -1,9 +1,9 @@
 //! The public `Client` handle: cheap to clone, every call a request to the driver task.
 
-use super::driver::{Command, Driver};
+use super::command::Command;
 use super::lease::LeaseCell;
 use super::multi::{Op, OpResult, ReadOp, ReadResult};
-use super::options::ConnectOptions;
+use super::publish::SessionInfo;
 use super::sink::{Reply, Sink};
 use super::types::{AddWatchMode, CreateMode, WatcherType};
 use super::watch::{OneshotWatch, PersistentWatch, StateChanges};
@@ -14,9 +14,7 @@ use crate::proto::{
     CreateTtlRequest, DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiResult, PathRequest,
     PathWatchRequest, Request, Response, SetAclRequest, SetDataRequest, Stat, WatchesRequest,
 };
-use crate::session::{
-    parse_connect_string, Chroot, Rng, Session, SessionConfig, SessionState, WatchKind,
-};
+use crate::session::{Chroot, SessionState, WatchKind};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,19 +49,20 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    tx: mpsc::UnboundedSender<Command>,
-    state: watch::Receiver<SessionState>,
-    chroot: Chroot,
-    default_acl: Vec<Acl>,
+/// What every clone of a client shares (built by `connect`).
+pub(super) struct Inner {
+    pub(super) tx: mpsc::UnboundedSender<Command>,
+    pub(super) state: watch::Receiver<SessionState>,
+    pub(super) chroot: Chroot,
+    pub(super) default_acl: Vec<Acl>,
     /// Session id, password and negotiated timeout, published at every handshake (the id
     /// changes once if a read-only server granted the first session: see `read_only`).
-    session_rx: watch::Receiver<Option<(i64, Bytes, Duration)>>,
+    pub(super) session_rx: watch::Receiver<Option<SessionInfo>>,
     /// The session's lease, as the driver last published it.
-    lease: Arc<LeaseCell>,
+    pub(super) lease: Arc<LeaseCell>,
 }
 
 impl std::fmt::Debug for Client {
@@ -80,104 +79,7 @@ fn version(v: Option<i32>) -> i32 {
 }
 
 impl Client {
-    /// Connects with default options to `hosts` (`host:port,host:port[/chroot]`); returns once
-    /// a session is established, or fails ([`Error::Unreachable`] when no session was
-    /// established within the establish timeout, by default the session timeout;
-    /// [`Error::InvalidArgument`] for a bad connect string).
-    pub async fn connect(hosts: &str) -> Result<Client> {
-        Self::connect_with(hosts, ConnectOptions::default()).await
-    }
-
-    /// Connects with `options`; see [`ConnectOptions`].
-    pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
-        let cs = parse_connect_string(hosts)?;
-        let chroot_str = match (&options.chroot, &cs.chroot) {
-            (Some(c), _) => {
-                validate_path(c)?;
-                Some(c.clone())
-            }
-            (None, c) => c.clone(),
-        };
-        if options.server_sync_limit >= options.session_timeout / 2 {
-            return Err(Error::InvalidArgument(format!(
-                "server sync limit {:?} must be below half the session timeout ({:?}): the \
-                 lease would be too short to hold a lock",
-                options.server_sync_limit, options.session_timeout
-            )));
-        }
-        if options.default_acl.is_empty() {
-            return Err(Error::InvalidArgument(
-                "default ACL must not be empty".into(),
-            ));
-        }
-        let chroot = Chroot::new(chroot_str);
-        let cfg = SessionConfig {
-            session_timeout: options.session_timeout,
-            connect_timeout: options.connect_timeout,
-            read_only: options.read_only,
-            max_queued: options.max_queued,
-            request_timeout: options.request_timeout,
-            auth: options.auth.clone(),
-            chroot: chroot.clone(),
-            seed: Rng::os_seed(),
-            resume: options.resume.clone(),
-            server_sync_limit: options.server_sync_limit,
-        };
-        let now = std::time::Instant::now();
-        let session = Session::new(cs.hosts.clone(), cfg, now);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (state_tx, state_rx) = watch::channel(SessionState::Connecting);
-        let (session_tx, session_rx) = watch::channel(None);
-        let lease = Arc::new(LeaseCell::new(now));
-        let driver = Driver {
-            session,
-            commands: rx,
-            state: state_tx,
-            session_info: session_tx,
-            max_frame: options.max_frame,
-            coalesce_replies: options.coalesce_replies,
-            lease: lease.clone(),
-        };
-        tokio::spawn(driver.run());
-        let client = Client {
-            inner: Arc::new(Inner {
-                tx,
-                state: state_rx,
-                chroot,
-                default_acl: options.default_acl.clone(),
-                session_rx,
-                lease,
-            }),
-        };
-        let wait = options.establish_timeout.unwrap_or(options.session_timeout);
-        let mut state = client.inner.state.clone();
-        let outcome = tokio::time::timeout(wait, async {
-            loop {
-                let s = *state.borrow_and_update();
-                if s.is_connected() {
-                    return Ok(());
-                }
-                if let Some(e) = terminal_error(s) {
-                    return Err(e);
-                }
-                if state.changed().await.is_err() {
-                    return Err(Error::Closed);
-                }
-            }
-        })
-        .await;
-        match outcome {
-            Ok(Ok(())) => Ok(client),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                let hosts: Vec<String> = cs.hosts.iter().map(|h| h.to_string()).collect();
-                Err(Error::Unreachable(format!(
-                    "no session established with {} within {wait:?}",
-                    hosts.join(",")
-                )))
-            }
-        }
-    }
+    // `connect` and `connect_with` are in `connect.rs`.
 
     // ----- session information -----
 
@@ -205,13 +107,14 @@ impl Client {
         StateChanges { rx }
     }
 
-    fn session_info(&self) -> Option<(i64, Bytes, Duration)> {
+    fn session_info(&self) -> Option<SessionInfo> {
         self.inner.session_rx.borrow().clone()
     }
 
     /// The session id (0 before the session is established). A session granted by a read-only
     /// server is known to that server only: when the client reaches a read-write server it is
-    /// given a new session, and this id changes once (see [`ConnectOptions::read_only`]).
+    /// given a new session, and this id changes once (see
+    /// [`ConnectOptions::read_only`](crate::ConnectOptions::read_only)).
     pub fn session_id(&self) -> i64 {
         self.session_info().map_or(0, |s| s.0)
     }
@@ -742,7 +645,8 @@ impl Client {
     }
 }
 
-fn terminal_error(s: SessionState) -> Option<Error> {
+/// The error every call fails with in state `s`, if it is terminal.
+pub(super) fn terminal_error(s: SessionState) -> Option<Error> {
     match s {
         SessionState::Expired => Some(Error::SessionExpired),
         SessionState::AuthFailed => Some(Error::AuthFailed),

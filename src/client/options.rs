@@ -1,8 +1,10 @@
-//! Connection settings: a builder for everything `Client::connect` needs.
+//! Connection settings: a builder for everything `Client::connect` needs. The session's own
+//! settings are a [`SessionConfig`], so their defaults are written once, there.
 
 use crate::client::Client;
 use crate::error::Result;
 use crate::proto::{Acl, DEFAULT_MAX_FRAME};
+use crate::session::SessionConfig;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -20,37 +22,25 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    pub(crate) session_timeout: Duration,
-    pub(crate) connect_timeout: Option<Duration>,
+    /// The session state machine's settings (timeouts, read-only, queue, credentials, a
+    /// session to resume); its chroot and seed are set at connect.
+    pub(crate) session: SessionConfig,
     pub(crate) establish_timeout: Option<Duration>,
-    pub(crate) request_timeout: Option<Duration>,
     pub(crate) max_frame: usize,
     pub(crate) coalesce_replies: bool,
-    pub(crate) max_queued: usize,
-    pub(crate) read_only: bool,
-    pub(crate) auth: Vec<(String, Bytes)>,
     pub(crate) chroot: Option<String>,
     pub(crate) default_acl: Vec<Acl>,
-    pub(crate) resume: Option<(i64, Bytes)>,
-    pub(crate) server_sync_limit: Duration,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
-            session_timeout: Duration::from_secs(10),
-            connect_timeout: None,
+            session: SessionConfig::default(),
             establish_timeout: None,
-            request_timeout: None,
             max_frame: DEFAULT_MAX_FRAME,
             coalesce_replies: true,
-            max_queued: 10_000,
-            read_only: false,
-            auth: Vec::new(),
             chroot: None,
             default_acl: Acl::open_unsafe(),
-            resume: None,
-            server_sync_limit: Duration::ZERO,
         }
     }
 }
@@ -59,14 +49,14 @@ impl ConnectOptions {
     /// The session timeout to ask for (default 10 s). The server clamps it into its own
     /// `[minSessionTimeout, maxSessionTimeout]`; [`Client::session_timeout`] tells the result.
     pub fn session_timeout(mut self, t: Duration) -> Self {
-        self.session_timeout = t;
+        self.session.session_timeout = t;
         self
     }
 
     /// Time allowed for one server's TCP connect plus handshake before the next server is tried
     /// (default: session timeout / number of servers, at least 250 ms).
     pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.connect_timeout = Some(t);
+        self.session.connect_timeout = Some(t);
         self
     }
 
@@ -81,7 +71,7 @@ impl ConnectOptions {
     /// failing with [`Error::Timeout`](crate::Error::Timeout) (default: no limit; it still fails
     /// when the session expires).
     pub fn request_timeout(mut self, t: Duration) -> Self {
-        self.request_timeout = Some(t);
+        self.session.request_timeout = Some(t);
         self
     }
 
@@ -109,7 +99,7 @@ impl ConnectOptions {
 
     /// How many requests may wait for a connection while disconnected (default 10 000).
     pub fn max_queued_requests(mut self, n: usize) -> Self {
-        self.max_queued = n;
+        self.session.max_queued = n;
         self
     }
 
@@ -126,7 +116,7 @@ impl ConnectOptions {
     /// registered again with the new session. Such a session is never declared expired on the
     /// client's clock either: it owns no ephemeral nodes, and the next handshake replaces it.
     pub fn read_only(mut self, allowed: bool) -> Self {
-        self.read_only = allowed;
+        self.session.read_only = allowed;
         self
     }
 
@@ -153,13 +143,14 @@ impl ConnectOptions {
     /// # Ok(()) }
     /// ```
     pub fn server_sync_limit(mut self, s: Duration) -> Self {
-        self.server_sync_limit = s;
+        self.session.server_sync_limit = s;
         self
     }
 
     /// Credentials sent on every (re)connect, e.g. `("digest", b"user:password")`.
     pub fn auth(mut self, scheme: &str, auth: &[u8]) -> Self {
-        self.auth
+        self.session
+            .auth
             .push((scheme.to_string(), Bytes::copy_from_slice(auth)));
         self
     }
@@ -179,7 +170,7 @@ impl ConnectOptions {
     /// Attach to an existing session instead of creating one (its id and password, from
     /// [`Client::session_id`] and [`Client::session_passwd`]).
     pub fn resume_session(mut self, id: i64, passwd: &[u8]) -> Self {
-        self.resume = Some((id, Bytes::copy_from_slice(passwd)));
+        self.session.resume = Some((id, Bytes::copy_from_slice(passwd)));
         self
     }
 

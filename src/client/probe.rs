@@ -5,12 +5,31 @@
 //! whatever their four-letter-word whitelist says.
 
 use crate::session::HostPort;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// A probe's answer for the driver: (epoch it was started at, host, serves read-write).
+pub(crate) type ProbeResult = (u64, HostPort, bool);
+
+/// Probes `host` on its own task, within `timeout`, and sends the answer to `tx`.
+pub(crate) fn spawn(
+    host: HostPort,
+    timeout: Duration,
+    epoch: u64,
+    tx: mpsc::UnboundedSender<ProbeResult>,
+) {
+    tokio::spawn(async move {
+        let probe = serves_read_write(host.clone());
+        let rw = tokio::time::timeout(timeout, probe).await.unwrap_or(false);
+        let _ = tx.send((epoch, host, rw));
+    });
+}
 
 /// Whether `host` answers `isro` with "rw". Anything else (refused, closed, "ro", garbage)
 /// is a no; the caller bounds the time.
-pub(crate) async fn serves_read_write(host: HostPort) -> bool {
-    let Ok(mut stream) = super::driver::open(host).await else {
+async fn serves_read_write(host: HostPort) -> bool {
+    let Ok(mut stream) = super::socket::open(host).await else {
         return false;
     };
     if stream.write_all(b"isro").await.is_err() {

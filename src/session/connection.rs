@@ -1,5 +1,6 @@
-//! A connection's life: attempts, failures and back-off, drops, the timers (pings, read
-//! timeout, client-side expiry, request timeouts) and the probes that leave a read-only server.
+//! A connection's life: attempts, failures (and their causes, per host) and back-off, drops,
+//! the timers (pings, read timeout, client-side expiry, request timeouts) and the probes that
+//! leave a read-only server.
 
 use super::*;
 
@@ -15,20 +16,31 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.epoch += 1;
         self.retry_at = None;
         self.phase = Phase::Connecting;
+        self.attempt_started = now;
         self.attempt_deadline = Some(now + self.connect_timeout());
         let host = self.ring.next_host();
+        crate::trace::debug!("connecting to {host}");
         self.host = Some(host.clone());
         self.actions.push_back(Action::Connect(host));
     }
 
-    /// The connection attempt failed (refused, unreachable, name not resolved).
-    pub fn on_connect_failed(&mut self, now: Instant) {
+    /// The connection attempt failed (refused, unreachable, name not resolved) for `reason`.
+    pub fn on_connect_failed(&mut self, now: Instant, reason: ConnectionError) {
         if matches!(self.phase, Phase::Connecting | Phase::Handshaking { .. }) {
-            self.attempt_failed(now);
+            self.attempt_failed(now, reason);
         }
     }
 
-    pub(super) fn attempt_failed(&mut self, now: Instant) {
+    /// Records why the current connection or attempt ended, for [`Session::unreachable`].
+    fn record_failure(&mut self, what: &str, reason: ConnectionError) {
+        if let Some(host) = &self.host {
+            crate::trace::debug!("{what} {host}: {reason}");
+            self.ring.record(host, reason);
+        }
+    }
+
+    pub(super) fn attempt_failed(&mut self, now: Instant, reason: ConnectionError) {
+        self.record_failure("connection attempt failed on", reason);
         self.out.clear();
         self.attempt_deadline = None;
         self.phase = Phase::Idle;
@@ -49,20 +61,23 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
     }
 
-    /// The connection dropped (EOF, IO error, or the driver gave up on a frame). `cause` is
-    /// given to the oldest in-flight request when it explains its failure (an oversized reply);
-    /// everything else in flight fails with [`Error::ConnectionLoss`].
-    pub fn on_connection_lost(&mut self, now: Instant, cause: Error) {
+    /// The connection dropped (EOF, IO error, or the driver gave up on a frame) for `reason`.
+    /// The oldest in-flight request fails with [`Error::FrameTooLarge`] when that is the
+    /// reason; everything else in flight fails with [`Error::ConnectionLoss`].
+    pub fn on_connection_lost(&mut self, now: Instant, reason: ConnectionError) {
         match self.phase {
-            Phase::Connecting | Phase::Handshaking { .. } => self.attempt_failed(now),
-            Phase::Connected => self.drop_connection(now, cause),
+            Phase::Connecting | Phase::Handshaking { .. } => self.attempt_failed(now, reason),
+            Phase::Connected => self.drop_connection(now, reason),
             Phase::Closing => self.finish_close(),
             Phase::Idle | Phase::Terminal => {}
         }
     }
 
-    /// Drops an established connection: fails what is in flight, reconnects to the next host.
-    pub(super) fn drop_connection(&mut self, now: Instant, cause: Error) {
+    /// Drops an established connection for `reason`: fails what is in flight, reconnects to
+    /// the next host.
+    pub(super) fn drop_connection(&mut self, now: Instant, reason: ConnectionError) {
+        let cause = reason.request_error();
+        self.record_failure("connection lost to", reason);
         self.abandon_connection(now, cause);
         self.schedule_next_attempt(now);
     }
@@ -120,9 +135,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 }
             }
             Phase::Connecting | Phase::Handshaking { .. } => {
-                if self.attempt_deadline.is_some_and(|t| now >= t) {
+                if let Some(deadline) = self.attempt_deadline.filter(|&t| now >= t) {
                     self.actions.push_back(Action::Disconnect);
-                    self.attempt_failed(now);
+                    let reason = self.attempt_timeout(deadline);
+                    self.attempt_failed(now, reason);
                 } else if self.expiry_deadline().is_some_and(|d| now >= d) {
                     // Abandon the attempt in progress: its socket must not outlive the session.
                     self.actions.push_back(Action::Disconnect);
@@ -135,9 +151,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                 // expired us even if other frames kept arriving (a one-way partition with watch
                 // events flowing). drop_connection declares the expiry (unless the session
                 // is one that is replaced, not resumed: then the client just moves on).
-                let unanswered = self.answer_deadline().is_some_and(|d| now >= d);
-                if unanswered || now >= self.last_recv + t * 2 / 3 {
-                    self.drop_connection(now, Error::ConnectionLoss);
+                if self.answer_deadline().is_some_and(|d| now >= d) {
+                    self.drop_connection(now, ConnectionError::Unanswered(t));
+                } else if now >= self.last_recv + t * 2 / 3 {
+                    self.drop_connection(now, ConnectionError::ReadTimeout(t * 2 / 3));
                 } else {
                     if now >= self.last_ping + ping_interval(t) {
                         encode_request_frame(&mut self.out, xid::PING, &Request::Ping);
@@ -187,6 +204,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             self.rw_seeker.probe_failed(now);
             return;
         }
+        crate::trace::debug!("{host} serves read-write: leaving the read-only server");
         self.abandon_connection(now, Error::ConnectionLoss);
         self.ring.point_at(host);
         self.begin_attempt(now);
@@ -200,5 +218,28 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             let q = self.queued.pop_front().expect("front checked");
             q.completer.complete(Err(Error::Timeout));
         }
+    }
+
+    /// What the attempt under way has got to by `until`, as the timeout it amounts to.
+    fn attempt_timeout(&self, until: Instant) -> ConnectionError {
+        let ran = until.saturating_duration_since(self.attempt_started);
+        match self.phase {
+            Phase::Handshaking { .. } => ConnectionError::HandshakeTimeout(ran),
+            _ => ConnectionError::ConnectTimeout(ran),
+        }
+    }
+
+    /// Why no session could be established (for `connect` giving up after `waited`): every
+    /// host in connection order with what ended its last attempt. An attempt still under way
+    /// on a host that has not failed before counts as the timeout it has run into so far.
+    pub fn unreachable(&self, now: Instant, waited: Duration) -> Unreachable {
+        let mut hosts = self.ring.attempts();
+        let latest = self.host.as_ref().and_then(|h| self.ring.position(h));
+        if let (Some(i), Phase::Connecting | Phase::Handshaking { .. }) = (latest, self.phase) {
+            hosts[i]
+                .error
+                .get_or_insert_with(|| self.attempt_timeout(now));
+        }
+        Unreachable::new(waited, hosts, latest)
     }
 }

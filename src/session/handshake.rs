@@ -41,10 +41,12 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         let resp = match decode_connect_reply(frame) {
             Ok(ConnectReply::Accepted(r)) => r,
             // A read-only server refusing us, or garbage: try the next host.
-            Ok(ConnectReply::Rejected(_)) | Err(_) => {
-                self.actions.push_back(Action::Disconnect);
-                self.attempt_failed(now);
-                return;
+            Ok(ConnectReply::Rejected(header)) => {
+                return self.handshake_failed(now, ConnectionError::Refused(header.err))
+            }
+            Err(e) => {
+                let why = format!("undecodable handshake answer: {e}");
+                return self.handshake_failed(now, ConnectionError::Protocol(why));
             }
         };
         let (asked, _) = self.handshake_session();
@@ -66,6 +68,13 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.lease.on_handshake(sent_at);
         self.attempt_deadline = None;
         self.ring.succeeded();
+        crate::trace::debug!(
+            "session 0x{:x} on {} (timeout {}ms, read-only: {})",
+            resp.session_id,
+            self.host.as_ref().map_or(String::new(), |h| h.to_string()),
+            resp.time_out,
+            resp.read_only
+        );
         self.phase = Phase::Connected;
         if resp.read_only {
             self.set_state(SessionState::ConnectedReadOnly);
@@ -95,6 +104,11 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             self.send(now, q.request, q.watch, q.completer);
         }
         self.last_ping = now;
+    }
+
+    fn handshake_failed(&mut self, now: Instant, reason: ConnectionError) {
+        self.actions.push_back(Action::Disconnect);
+        self.attempt_failed(now, reason);
     }
 
     pub(super) fn write_auth(&mut self, scheme: String, auth: Bytes) {

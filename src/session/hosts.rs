@@ -1,6 +1,7 @@
-//! The host list: parsing `host:port,host:port[/chroot]`, shuffling once, round-robin, back-off.
+//! The host list: parsing `host:port,host:port[/chroot]`, shuffling once, round-robin, back-off,
+//! and what ended the last attempt on each host.
 
-use crate::error::Error;
+use crate::error::{ConnectionError, Error, HostAttempt};
 use std::time::Duration;
 
 /// One server address as given by the user (`127.0.0.1:2181`, `[::1]:2181`, `localhost:2181`).
@@ -126,6 +127,8 @@ impl Rng {
 #[derive(Debug)]
 pub struct HostRing {
     hosts: Vec<HostPort>,
+    /// Why the last attempt on (or connection to) each host ended, in the order of `hosts`.
+    last_error: Vec<Option<ConnectionError>>,
     next: usize,
     failures_in_lap: usize,
     laps_failed: u32,
@@ -145,6 +148,7 @@ impl HostRing {
             hosts.swap(i, j);
         }
         HostRing {
+            last_error: vec![None; hosts.len()],
             hosts,
             next: 0,
             failures_in_lap: 0,
@@ -192,7 +196,7 @@ impl HostRing {
 
     /// Makes `host` the next one [`HostRing::next_host`] returns (if it is in the ring).
     pub fn point_at(&mut self, host: &HostPort) {
-        if let Some(i) = self.hosts.iter().position(|h| h == host) {
+        if let Some(i) = self.position(host) {
             self.next = i;
         }
     }
@@ -201,6 +205,30 @@ impl HostRing {
     pub fn succeeded(&mut self) {
         self.failures_in_lap = 0;
         self.laps_failed = 0;
+    }
+
+    /// Where `host` stands in the ring (connection order), if it is in it.
+    pub fn position(&self, host: &HostPort) -> Option<usize> {
+        self.hosts.iter().position(|h| h == host)
+    }
+
+    /// Records why the last attempt on (or connection to) `host` ended.
+    pub fn record(&mut self, host: &HostPort, error: ConnectionError) {
+        if let Some(i) = self.position(host) {
+            self.last_error[i] = Some(error);
+        }
+    }
+
+    /// Every host in connection order, with what ended the last attempt on it.
+    pub fn attempts(&self) -> Vec<HostAttempt> {
+        self.hosts
+            .iter()
+            .zip(&self.last_error)
+            .map(|(host, error)| HostAttempt {
+                host: host.to_string(),
+                error: error.clone(),
+            })
+            .collect()
     }
 }
 

@@ -39,7 +39,7 @@ pub use read_only::{FIRST_PROBE, MAX_PROBE_INTERVAL};
 pub use state::SessionState;
 pub use watches::{SetWatchesBatch, WatchKind, WatchRegistry, WatchSink, SET_WATCHES_BATCH_BYTES};
 
-use crate::error::Error;
+use crate::error::{ConnectionError, Error, Unreachable};
 use crate::proto::{
     decode_connect_reply, encode_connect_frame, encode_request_frame, xid, AuthPacket,
     ConnectReply, ConnectRequest, Decode, ErrorCode, OpCode, ReplyHeader, Request, Response,
@@ -202,7 +202,8 @@ pub struct Session<C, W> {
     alive_anchor: Option<Instant>,
     /// Contacts the leader must know of: the lease (see `lease`).
     lease: Lease,
-    /// When the current connect attempt (TCP + handshake) times out.
+    /// When the current connect attempt (TCP + handshake) started and when it times out.
+    attempt_started: Instant,
     attempt_deadline: Option<Instant>,
     /// When the next connect attempt may start (back-off), while Idle.
     retry_at: Option<Instant>,
@@ -270,6 +271,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             last_recv: now,
             alive_anchor: None,
             lease: Lease::default(),
+            attempt_started: now,
             attempt_deadline: None,
             retry_at: None,
             close_deadline: None,
@@ -421,6 +423,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
 
     fn set_state(&mut self, s: SessionState) {
         if self.state != s {
+            crate::trace::debug!("session 0x{:x}: {:?} -> {s:?}", self.session_id, self.state);
             self.state = s;
             self.actions.push_back(Action::StateChanged(s));
         }

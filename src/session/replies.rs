@@ -140,8 +140,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         }
     }
 
-    pub(super) fn protocol_violation(&mut self, now: Instant, _why: String) {
-        // The stream can no longer be trusted: drop it; the session itself may be fine.
-        self.drop_connection(now, Error::ConnectionLoss);
+    pub(super) fn protocol_violation(&mut self, now: Instant, why: String) {
+        // The stream can no longer be trusted: drop it; the session itself may be fine. What
+        // is in flight fails with ConnectionLoss; the reason is kept for the host (see
+        // `unreachable`) and logged.
+        self.drop_connection(now, ConnectionError::Protocol(why));
     }
 }

@@ -139,6 +139,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
 
     /// Enters a terminal state: fails everything pending and every watch with `err`.
     pub(super) fn terminate(&mut self, err: Error, state: SessionState) {
+        crate::trace::debug!("session 0x{:x} ended: {err}", self.session_id);
         self.epoch += 1;
         self.rw_seeker.stop();
         self.phase = Phase::Terminal;

@@ -13,6 +13,8 @@ use bytes::BufMut;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+mod causes;
+
 // ----- recorders -----
 
 type Results = Rc<RefCell<Vec<(u32, Result<Response, Error>)>>>;
@@ -68,6 +70,11 @@ fn hosts(n: usize) -> Vec<HostPort> {
             port: 2181 + i as u16,
         })
         .collect()
+}
+
+/// A refused TCP connect, as the driver reports it.
+fn refused() -> ConnectionError {
+    std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into()
 }
 
 fn cfg(timeout_ms: u64) -> SessionConfig {
@@ -466,7 +473,7 @@ fn reconnect_resumes_the_session_with_the_requested_timeout_and_last_zxid() {
         )]
     );
     h.at(100);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     let actions = h.actions();
     assert_eq!(actions[0], Action::Disconnect);
     assert_eq!(
@@ -529,7 +536,7 @@ fn configured_resume_is_sent_in_the_first_handshake() {
 fn a_different_session_id_on_resume_means_expired() {
     let mut h = H::new(2, cfg(5_000));
     h.establish(5_000);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.expect_connect();
     h.tcp_up();
     h.connect_response(5_000, SID + 1, &PASSWD, false);
@@ -652,7 +659,7 @@ fn read_only_session_probes_other_hosts_and_moves_to_a_read_write_one() {
     assert_eq!(h.s.session_id(), SID2);
     // From now on the session is resumed by id, and nothing probes any more.
     assert_eq!(h.deadline_ms(), Some(340 + 5_000), "only the ping is due");
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.expect_connect();
     assert_eq!(h.tcp_up().session_id, SID2);
 }
@@ -668,7 +675,7 @@ fn probe_results_of_an_old_connection_are_ignored() {
     h.tick(100);
     let (probed, epoch) = expect_probe(h.actions());
     h.at(110);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.actions();
     h.s.on_probe_result(h.now, epoch, &probed, true);
     assert!(h.actions().is_empty(), "a stale probe moves nothing");
@@ -696,13 +703,13 @@ fn a_session_only_a_read_only_server_knows_does_not_expire_on_the_client_clock()
     h.connect_response(3_000, SID, &PASSWD, true);
     h.actions();
     h.at(50);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     // No server for far longer than the session timeout: attempts fail, nothing expires.
     for t in (100..20_000).step_by(100) {
         h.tick(t);
         for a in h.actions() {
             if let Action::Connect(_) = a {
-                h.s.on_connect_failed(h.now);
+                h.s.on_connect_failed(h.now, refused());
             }
         }
         assert!(
@@ -1022,7 +1029,7 @@ fn reconnect_order_is_round_robin_over_a_shuffled_list_with_backoff_after_a_lap(
         let host = h.expect_connect();
         lap.push(host);
         h.at(i as u64);
-        h.s.on_connect_failed(h.now);
+        h.s.on_connect_failed(h.now, refused());
     }
     assert_eq!(lap, expected, "the once-shuffled order");
     let mut sorted = lap.clone();
@@ -1044,10 +1051,10 @@ fn reconnect_order_is_round_robin_over_a_shuffled_list_with_backoff_after_a_lap(
     assert_eq!(h.actions(), vec![Action::Connect(lap[0].clone())]);
     // Second lap, same order; the next back-off is longer (50..=100 ms).
     let mut lap2 = vec![lap[0].clone()];
-    h.s.on_connect_failed(h.now);
+    h.s.on_connect_failed(h.now, refused());
     for _ in 1..n {
         lap2.push(h.expect_connect());
-        h.s.on_connect_failed(h.now);
+        h.s.on_connect_failed(h.now, refused());
     }
     assert_eq!(lap2, lap);
     assert!(h.actions().is_empty());
@@ -1060,7 +1067,7 @@ fn reconnect_order_is_round_robin_over_a_shuffled_list_with_backoff_after_a_lap(
     h.tcp_up();
     h.connect_response(10_000, SID, &PASSWD, false);
     h.actions();
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(h.expect_connect(), lap[1]);
 }
 
@@ -1080,7 +1087,7 @@ fn hosts_are_shuffled() {
             (0..n)
                 .map(|_| {
                     let host = h.expect_connect();
-                    h.s.on_connect_failed(h.now);
+                    h.s.on_connect_failed(h.now, refused());
                     host
                 })
                 .collect()
@@ -1382,14 +1389,14 @@ fn a_frame_too_large_is_reported_to_the_oldest_request() {
     h.establish(10_000);
     let a = h.submit(get_children("/huge", false), None);
     let b = h.submit(get_data("/b", false), None);
-    let too_large = Error::FrameTooLarge {
-        len: 5_000_000,
-        max: 1_049_599,
-    };
-    h.s.on_connection_lost(h.now, too_large.clone());
+    let (len, max) = (5_000_000, 1_049_599);
+    h.s.on_connection_lost(h.now, ConnectionError::FrameTooLarge { len, max });
     assert_eq!(
         h.results(),
-        vec![(a, Err(too_large)), (b, Err(Error::ConnectionLoss))]
+        vec![
+            (a, Err(Error::FrameTooLarge { len, max })),
+            (b, Err(Error::ConnectionLoss))
+        ]
     );
     assert!(matches!(h.actions().last(), Some(Action::Connect(_))));
 }
@@ -1444,7 +1451,7 @@ fn disconnect_fails_in_flight_and_queues_new_requests_behind_auth_and_set_watche
     let y = h.submit(delete("/y"), None);
     h.sent();
     h.at(50);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(
         h.results(),
         vec![
@@ -1626,7 +1633,7 @@ fn watch_registration_follows_the_reply() {
     assert_eq!(h.s.watches().count(WatchKind::Data, "/denied"), 0);
     // A request that fails with the connection registers nothing either.
     h.submit(get_data("/lost", true), Some(WatchKind::Data));
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(h.s.watches().count(WatchKind::Data, "/lost"), 0);
     assert!(h.events().is_empty());
 }
@@ -1912,7 +1919,7 @@ fn set_watches_after_reconnect_with_chroot_and_relative_zxid() {
     h.results();
     // A watch whose receiver went away is not re-registered.
     h.drop_sink(ids[5]);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     let _ = h.reconnect(10_000);
     assert_eq!(
         h.sent(),
@@ -1959,7 +1966,7 @@ fn set_watches2_when_persistent_watches_exist() {
     h.tick(4_000); // a ping goes out after T/3 idle; its reply carries the zxid
     assert_eq!(h.sent().len(), 1);
     h.reply(xid::PING, 0x99, ErrorCode::Ok, None);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.reconnect(10_000);
     assert_eq!(
         h.sent(),
@@ -2003,7 +2010,7 @@ fn set_watches_is_batched_below_the_limit() {
         h.reply_ok(s.xid, 0x500, resp);
     }
     h.results();
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.reconnect(10_000);
     let frames = h.frames();
     assert!(
@@ -2061,7 +2068,7 @@ fn server_side_expiry_fails_everything_and_is_terminal() {
         ],
     );
     let lost = h.submit(get_data("/x", false), None);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(h.results(), vec![(lost, Err(Error::ConnectionLoss))]);
     let q = h.submit(create("/q"), None);
     h.expect_connect();
@@ -2109,7 +2116,7 @@ fn server_side_expiry_fails_everything_and_is_terminal() {
 fn a_zero_timeout_alone_also_means_expired() {
     let mut h = H::new(1, cfg(10_000));
     h.establish(10_000);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     let retry = h.deadline_ms().unwrap();
     h.tick(retry);
     h.expect_connect();
@@ -2125,7 +2132,7 @@ fn fail_every_attempt_until_expiry(h: &mut H, how: Failure, expiry_ms: u64) -> u
         for a in h.actions() {
             match a {
                 Action::Connect(_) => match how {
-                    Failure::Refused => h.s.on_connect_failed(h.now),
+                    Failure::Refused => h.s.on_connect_failed(h.now, refused()),
                     Failure::TcpHangs => {}
                     Failure::HandshakeHangs => {
                         h.s.on_connected(h.now);
@@ -2192,7 +2199,7 @@ fn client_side_expiry_on_its_own_clock() {
         let unanswered = h.submit(get_data("/b", false), None);
         h.results();
         h.at(700);
-        h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+        h.s.on_connection_lost(h.now, ConnectionError::Closed);
         assert_eq!(h.results(), vec![(unanswered, Err(Error::ConnectionLoss))]);
         let queued = h.submit(create("/c"), None);
         let at = fail_every_attempt_until_expiry(&mut h, how, 3_500);
@@ -2223,7 +2230,7 @@ fn client_side_expiry_abandons_the_attempt_in_progress() {
         );
         h.establish(3_000);
         h.at(100);
-        h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+        h.s.on_connection_lost(h.now, ConnectionError::Closed);
         h.actions();
         let retry = h.deadline_ms().unwrap();
         h.tick(retry);
@@ -2270,7 +2277,7 @@ fn ping_replies_move_the_expiry_anchor() {
     while h.s.state() != SessionState::Expired {
         for a in h.actions() {
             if let Action::Connect(_) = a {
-                h.s.on_connect_failed(h.now);
+                h.s.on_connect_failed(h.now, refused());
             }
         }
         last = h.deadline_ms().unwrap();
@@ -2288,7 +2295,7 @@ fn no_client_side_expiry_while_connected_or_before_a_session_exists() {
     for _ in 0..200 {
         for a in h.actions() {
             if let Action::Connect(_) = a {
-                h.s.on_connect_failed(h.now);
+                h.s.on_connect_failed(h.now, refused());
             }
         }
         let d = h.deadline_ms().unwrap();
@@ -2327,7 +2334,7 @@ fn auth_failure_is_terminal() {
     );
     let w = register(&mut h, &[(WatchKind::Persistent, "/p")]);
     // The credentials are refused after a reconnect (say, the ACL changed).
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     let q = h.submit(get_data("/q", false), None);
     h.reconnect(10_000);
     let sent = h.sent();
@@ -2388,7 +2395,7 @@ fn runtime_add_auth_is_answered_and_remembered() {
     );
     assert_eq!(h.results()[0].0, g);
     // Re-sent after a reconnect.
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.reconnect(10_000);
     assert_eq!(
         h.sent(),
@@ -2404,7 +2411,7 @@ fn runtime_add_auth_is_answered_and_remembered() {
         auth: Bytes::new(),
     };
     let a2 = h.submit(Request::Auth(pkt2), None);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(h.results(), vec![(a2, Err(Error::ConnectionLoss))]);
 }
 
@@ -2494,7 +2501,7 @@ fn close_without_reply_ends_at_the_deadline() {
 fn close_while_disconnected_is_immediate_and_fails_the_queue() {
     let mut h = H::new(2, cfg(10_000));
     h.establish(10_000);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.actions();
     let q = h.submit(get_data("/q", false), None);
     h.s.close(h.now);
@@ -2514,7 +2521,7 @@ fn connection_lost_while_closing_means_closed() {
     let mut h = H::new(2, cfg(10_000));
     h.establish(10_000);
     h.s.close(h.now);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(
         h.actions(),
         vec![
@@ -2625,7 +2632,7 @@ fn answers_to_auth_and_set_watches_move_the_expiry_anchor() {
     h.reply(xid::AUTH, 1, ErrorCode::Ok, None);
     register(&mut h, &[(WatchKind::Data, "/w")]);
     h.at(100);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     h.expect_connect();
     h.at(200);
     h.tcp_up(); // ConnectRequest sent at 200
@@ -2636,7 +2643,7 @@ fn answers_to_auth_and_set_watches_move_the_expiry_anchor() {
     h.reply(xid::AUTH, 2, ErrorCode::Ok, None);
     h.reply(xid::SET_WATCHES, 2, ErrorCode::Ok, None);
     h.at(400);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     // The server saw the packets sent at 300: it cannot expire the session before 3300.
     let at = fail_every_attempt_until_expiry(&mut h, Failure::Refused, 3_300);
     assert_eq!(at, 3_300);
@@ -2656,7 +2663,7 @@ fn answers_to_auth_and_set_watches_move_the_expiry_anchor() {
     h.at(750);
     h.reply(xid::AUTH, 1, ErrorCode::Ok, None);
     h.at(800);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     let at = fail_every_attempt_until_expiry(&mut h, Failure::Refused, 3_700);
     assert_eq!(at, 3_700);
 }
@@ -2858,7 +2865,7 @@ fn the_lease_is_not_renewed_by_a_lost_connection_nor_by_a_dead_server() {
     h.reply(xid::PING, 0, ErrorCode::Ok, None);
     // The connection drops: the ping answered at 505 can never be vouched for by that server.
     h.at(600);
-    h.s.on_connection_lost(h.now, Error::ConnectionLoss);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
     assert_eq!(h.s.valid_until(), Some(h.t(2_970)));
     // A reconnect: the new handshake (sent at 700) counts at once.
     h.at(700);

@@ -69,6 +69,7 @@ const KINDS: [WatchKind; 5] = [
 impl<W: WatchSink> WatchRegistry<W> {
     /// Registers `sink` for `kind` events on the server path `path`.
     pub fn add(&mut self, kind: WatchKind, path: String, sink: W) {
+        crate::trace::debug!("watch set: {kind:?} on {path}");
         self.maps[slot(kind)].entry(path).or_default().push(sink);
     }
 
@@ -124,6 +125,7 @@ impl<W: WatchSink> WatchRegistry<W> {
             event_type,
             path: chroot.strip(&ev.path).to_string(),
         };
+        crate::trace::debug!("watch event: {event_type:?} on {}", event.path);
         let one_shot: &[WatchKind] = match event_type {
             EventType::NodeCreated | EventType::NodeDataChanged => {
                 &[WatchKind::Data, WatchKind::Exist]

@@ -180,13 +180,10 @@ async fn connect(cli: &Cli) -> Result<Client, Failure> {
         .connect(&cli.servers)
         .await
         .map_err(|e| {
-            let why = match e {
-                zksync::Error::Unreachable(why) => why,
-                other => other.to_string(),
-            };
+            // One line: for `Unreachable`, each server and what happened there last.
             Failure::new(
                 EXIT_ERROR,
-                format!("cannot connect to ZooKeeper at {}: {why}", cli.servers),
+                format!("cannot connect to ZooKeeper at {}: {e}", cli.servers),
             )
         })?;
     note(

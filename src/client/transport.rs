@@ -1,0 +1,160 @@
+//! The socket side of the driver: the TCP connection (or the attempt to open one), its read
+//! and write buffers and its reply-coalescing mark. Reads frames into the session; writes what
+//! the session encoded; reports why a connection failed as a [`ConnectionError`].
+
+use super::coalesce::{self, LowWater};
+use super::sink::{Reply, Sink};
+use super::socket::ConnectFuture;
+use crate::error::ConnectionError;
+use crate::proto::{take_frame, FrameError};
+use crate::session::Session;
+use bytes::{Buf, BytesMut};
+use std::io;
+use std::pin::Pin;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+/// Read size: many replies per read; small enough that an idle client holds little memory.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One connection's socket and buffers.
+pub(crate) struct Transport {
+    pub(crate) stream: Option<TcpStream>,
+    pub(crate) connecting: Option<ConnectFuture>,
+    rbuf: BytesMut,
+    pub(crate) wbuf: BytesMut,
+    /// Reply coalescing (see `coalesce`): the connection's low-water mark and its fallback.
+    pub(crate) low_water: LowWater,
+    pub(crate) fallback: Pin<Box<Sleep>>,
+    coalesce_replies: bool,
+    max_frame: usize,
+}
+
+impl Transport {
+    /// No connection yet. `idle` is the coalescing fallback timer, unarmed.
+    pub(crate) fn new(coalesce_replies: bool, max_frame: usize, idle: Sleep) -> Transport {
+        Transport {
+            stream: None,
+            connecting: None,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            wbuf: BytesMut::new(),
+            low_water: LowWater::new(coalesce_replies),
+            fallback: Box::pin(idle),
+            coalesce_replies,
+            max_frame,
+        }
+    }
+
+    /// Drops the connection (or the attempt) and whatever its buffers hold.
+    pub(crate) fn close(&mut self) {
+        self.stream = None;
+        self.connecting = None;
+        self.rbuf.clear();
+        self.wbuf.clear();
+    }
+
+    /// Starts opening a connection, dropping the current one.
+    pub(crate) fn open(&mut self, connecting: ConnectFuture) {
+        self.close();
+        self.connecting = Some(connecting);
+    }
+
+    /// The connection asked for is up.
+    pub(crate) fn opened(&mut self, stream: TcpStream) {
+        self.stream = Some(stream);
+        self.low_water = LowWater::new(self.coalesce_replies);
+    }
+
+    /// Appends newly encoded requests to the write buffer.
+    pub(crate) fn queue(&mut self, out: BytesMut) {
+        if self.wbuf.is_empty() {
+            self.wbuf = out;
+        } else {
+            self.wbuf.extend_from_slice(&out);
+        }
+    }
+
+    /// Writes what the socket takes now; the rest waits for writability.
+    pub(crate) fn flush(&mut self) -> Result<(), ConnectionError> {
+        let Some(s) = &self.stream else {
+            return Ok(());
+        };
+        while !self.wbuf.is_empty() {
+            match s.try_write(&self.wbuf) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => self.wbuf.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what is available and hands each complete frame to the session, chunk by chunk
+    /// (so a flooding peer cannot make the buffer grow before anything is parsed), then sets
+    /// the coalescing mark for what is still in flight.
+    ///
+    /// Frames that arrived just before an EOF or a read error are handed over before the loss
+    /// is reported: a server often answers and then closes (auth failure, expired session,
+    /// closeSession), and that last answer is the one that matters.
+    pub(crate) fn read_frames(
+        &mut self,
+        session: &mut Session<Reply, Sink>,
+    ) -> Result<(), ConnectionError> {
+        let epoch = session.epoch();
+        let s = self
+            .stream
+            .as_ref()
+            .expect("read_frames needs a connection");
+        loop {
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+                self.rbuf.reserve(READ_CHUNK);
+            }
+            let lost = match s.try_read_buf(&mut self.rbuf) {
+                Ok(0) => Some(ConnectionError::Closed),
+                Ok(_) => None,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Some(e.into()),
+            };
+            let now = Instant::now();
+            loop {
+                match take_frame(&mut self.rbuf, self.max_frame) {
+                    Ok(Some(frame)) => {
+                        session.on_frame(now, frame);
+                        if session.epoch() != epoch {
+                            // The session dropped this connection (protocol violation, expiry):
+                            // what is left in the buffer belongs to a stream we no longer trust.
+                            self.rbuf.clear();
+                            return Ok(());
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(FrameError::TooLarge { len, max }) => {
+                        return Err(ConnectionError::FrameTooLarge { len, max })
+                    }
+                    Err(e) => return Err(ConnectionError::Protocol(e.to_string())),
+                }
+            }
+            if let Some(reason) = lost {
+                return Err(reason);
+            }
+        }
+        // Not for a connection the session dropped while reading (returned above).
+        self.low_water.adjust(s, session.in_flight());
+        if self.low_water.raised() {
+            let at = tokio::time::Instant::now() + coalesce::FALLBACK;
+            self.fallback.as_mut().reset(at);
+        }
+        Ok(())
+    }
+
+    /// Replies have waited long enough: the kernel signals what has queued.
+    pub(crate) fn lower_mark(&mut self) {
+        if let Some(s) = &self.stream {
+            self.low_water.lower(s);
+        }
+    }
+}
