@@ -236,9 +236,13 @@ impl LockGuard {
 
     /// Releases the lock: deletes the node, retrying through connection loss. Fails only if
     /// the session ended first (then the lock was lost at some point, and the error says so).
+    /// Cancel-safe: if this future is dropped before the node is gone (a `timeout` during a
+    /// partition), the client's driver goes on deleting it, as for a dropped guard.
     pub async fn unlock(mut self) -> Result<()> {
+        let released = delete_until_gone(&self.client, &self.node).await;
+        // Gone, or the session ended (and took the node with it): nothing left to do on drop.
         self.release_on_drop.disarm();
-        delete_until_gone(&self.client, &self.node).await
+        released
     }
 }
 
