@@ -3,6 +3,7 @@
 //! per guard however often `lost()` is called.
 
 use crate::common::*;
+use crate::forwarder::Forwarder;
 use std::time::{Duration, Instant};
 use zksync::recipes::{LockLost, RwLock};
 use zksync::ConnectOptions;
@@ -182,5 +183,42 @@ async fn lost_in_a_select_loop_keeps_one_watch() {
     assert!(g.is_lost());
     drop(g);
     c.close().await;
+    ns.cleanup().await;
+}
+
+/// An `unlock()` dropped while its delete is in doubt (a `timeout` during a partition) must
+/// still release the lock: like a dropped guard, it leaves the delete to the client's driver.
+#[tokio::test]
+async fn an_unlock_cancelled_during_a_partition_still_releases_the_lock() {
+    let ns = Namespace::new("guard-unlock-cancel").await;
+    let dir = ns.path("lock");
+    let fwd = Forwarder::start(&peer_list()[0]).await;
+    let holder = ConnectOptions::default()
+        .session_timeout(Duration::from_secs(10))
+        .connect(&fwd.addr)
+        .await
+        .unwrap();
+    let g = RwLock::new(holder.clone(), &dir).write().await.unwrap();
+    fwd.blackhole(true); // the delete is held back and never reaches the server
+    let unlock = tokio::time::timeout(Duration::from_millis(300), g.unlock()).await;
+    assert!(
+        unlock.is_err(),
+        "nothing can answer the delete during the partition"
+    );
+    fwd.blackhole(false); // the held connection closes; the client reconnects with its session
+    let waiter = client().await;
+    let w = guard(
+        "waiter after the holder's unlock was cancelled",
+        RwLock::new(waiter.clone(), &dir).write(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        holder.state().is_connected(),
+        "released by a delete, not by the session's end"
+    );
+    w.unlock().await.unwrap();
+    waiter.close().await;
+    holder.close().await;
     ns.cleanup().await;
 }

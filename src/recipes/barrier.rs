@@ -1,7 +1,8 @@
 //! A barrier: one node whose existence holds every waiter back.
 
 use super::lock_node::new_id;
-use super::support::{after_sync, create_path, pause_if_local};
+use super::retry::{pause_if_local, retry_or_fail, retrying, unless_no_node};
+use super::support::{after_sync_if, create_path};
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::parent;
@@ -134,8 +135,7 @@ impl Barrier {
             match self.client.delete(&self.path, None).await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_no_node() => return Ok(()),
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
+                Err(e) => retry_or_fail(e).await?, // look again before deleting again
             }
         }
     }
@@ -144,20 +144,12 @@ impl Barrier {
     /// may not have applied yet what another process (or this session, through a connection that
     /// was lost) wrote.
     async fn current(&self, sync: bool) -> Result<Option<(Bytes, i64)>> {
-        loop {
+        let found = retrying(|| {
             let read = self.client.get_data(&self.path);
-            let look = if sync {
-                after_sync(&self.client, &self.path, read).await
-            } else {
-                read.await
-            };
-            match look {
-                Ok((data, stat)) => return Ok(Some((data, stat.czxid))),
-                Err(e) if e.is_no_node() => return Ok(None),
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
-        }
+            unless_no_node(after_sync_if(sync, &self.client, &self.path, read))
+        })
+        .await?;
+        Ok(found.map(|(data, stat)| (data, stat.czxid)))
     }
 
     /// True if the barrier is set (after a `sync`, so a set or unset that another process
@@ -174,25 +166,22 @@ impl Barrier {
         let mut synced = false;
         loop {
             // getData rather than exists: on a missing node it sets no watch, so a waiter
-            // that returns at once leaves nothing dangling on the server.
-            let read = self.client.get_data_w(&self.path);
-            let look = if synced {
-                read.await
-            } else {
-                after_sync(&self.client, &self.path, read).await
+            // that returns at once leaves nothing dangling on the server. Synced on the first
+            // look only: later ones (on any server: the handshake checks the last zxid seen)
+            // see at least what it saw.
+            let look = retrying(|| {
+                let read = self.client.get_data_w(&self.path);
+                unless_no_node(after_sync_if(!synced, &self.client, &self.path, read))
+            })
+            .await?;
+            synced = true;
+            let Some((_, _, watch)) = look else {
+                return Ok(());
             };
-            synced = synced || look.is_ok() || look.as_ref().is_err_and(|e| e.is_no_node());
-            match look {
-                Err(e) if e.is_no_node() => return Ok(()),
-                Ok((_, _, watch)) => {
-                    // A deletion event is the condition itself (the node was absent at that
-                    // zxid): return without another round trip. Anything else: look again.
-                    if watch.await?.event_type == crate::EventType::NodeDeleted {
-                        return Ok(());
-                    }
-                }
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
+            // A deletion event is the condition itself (the node was absent at that zxid):
+            // return without another round trip. Anything else: look again.
+            if watch.await?.event_type == crate::EventType::NodeDeleted {
+                return Ok(());
             }
         }
     }

@@ -1,8 +1,8 @@
 //! A double barrier: `count` participants enter together and leave together.
 
-use super::support::{
-    after_sync, create_path, delete_if_owned, pause_if_local, AttemptCleanup, Leftover,
-};
+use super::cleanup::{delete_if_owned, is_ours, DeleteOnDrop, Leftover};
+use super::retry::{pause_if_local, retry_or_fail, retrying, unless_no_node};
+use super::support::{after_sync_if, create_path};
 use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
 use crate::error::{Error, Result};
 use crate::paths::join;
@@ -96,7 +96,7 @@ impl DoubleBarrier {
         // Armed before the create (a cancel may land while it is in flight), but it deletes the
         // node only if this session owns it: never a node another participant holds under the
         // same id.
-        let mut cleanup = AttemptCleanup::new(&self.client, Leftover::Owned(me.clone()));
+        let mut cleanup = DeleteOnDrop::new(&self.client, Leftover::Owned(me.clone()));
         let my_czxid = match self.create_own_node(&me).await {
             Ok(czxid) => czxid,
             Err(e) => {
@@ -108,14 +108,7 @@ impl DoubleBarrier {
         };
         let ready = join(&self.path, READY);
         loop {
-            let (ready_stat, watch) = match self.client.exists_w(&ready).await {
-                Ok(r) => r,
-                Err(e) if e.is_retryable() => {
-                    pause_if_local(&e).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+            let (ready_stat, watch) = retrying(|| self.client.exists_w(&ready)).await?;
             let participants = self.participants().await?;
             match ready_stat {
                 Some(st) if st.czxid > my_czxid => {
@@ -145,8 +138,7 @@ impl DoubleBarrier {
                             Err(e)
                                 if e.is_no_node()
                                     || e.code() == Some(crate::ErrorCode::BadVersion) => {}
-                            Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                            Err(e) => return Err(e),
+                            Err(e) => retry_or_fail(e).await?, // look again first
                         }
                     }
                 }
@@ -191,15 +183,8 @@ impl DoubleBarrier {
                     // Ours (a create whose reply was lost) or another process's? After a
                     // connection loss, sync first: the new server may not have applied it yet.
                     let read = self.client.exists(me);
-                    let look = if e.is_retryable() {
-                        after_sync(&self.client, me, read).await
-                    } else {
-                        read.await
-                    };
-                    match look {
-                        Ok(Some(st)) if st.ephemeral_owner == self.client.session_id() => {
-                            return Ok(st.czxid)
-                        }
+                    match after_sync_if(e.is_retryable(), &self.client, me, read).await {
+                        Ok(Some(st)) if is_ours(&self.client, &st) => return Ok(st.czxid),
                         Ok(Some(_)) => return Err(Error::Server(crate::ErrorCode::NodeExists)),
                         Ok(None) => {}
                         Err(e) if e.is_retryable() => {}
@@ -217,7 +202,7 @@ impl DoubleBarrier {
         &self,
         participants: &[String],
         my_czxid: i64,
-        cleanup: &mut AttemptCleanup,
+        cleanup: &mut DeleteOnDrop,
     ) -> Result<()> {
         let czxids = self.czxids(participants).await?;
         let earlier = czxids.iter().filter(|&&(_, c)| c < my_czxid).count();
@@ -232,65 +217,48 @@ impl DoubleBarrier {
 
     /// The participant ids present now (every child but `ready`), sorted.
     async fn participants(&self) -> Result<Vec<String>> {
-        loop {
-            match self.client.get_children(&self.path).await {
-                Ok((mut c, _)) => {
-                    c.retain(|n| n != READY);
-                    c.sort();
-                    return Ok(c);
-                }
-                Err(e) if e.is_no_node() => return Ok(Vec::new()),
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
-        }
+        let listed = retrying(|| unless_no_node(self.client.get_children(&self.path))).await?;
+        let mut ids = listed.map(|(children, _)| children).unwrap_or_default();
+        ids.retain(|n| n != READY);
+        ids.sort();
+        Ok(ids)
     }
 
     /// (id, czxid) of each participant still present, in one round trip.
     async fn czxids(&self, participants: &[String]) -> Result<Vec<(String, i64)>> {
-        loop {
+        let results = retrying(|| {
             let ops = participants
                 .iter()
                 .map(|p| ReadOp::GetData(join(&self.path, p)))
                 .collect();
-            match self.client.multi_read(ops).await {
-                Ok(results) => {
-                    return Ok(participants
-                        .iter()
-                        .zip(results)
-                        .filter_map(|(p, r)| match r {
-                            ReadResult::Data(_, st) => Some((p.clone(), st.czxid)),
-                            _ => None,
-                        })
-                        .collect())
-                }
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
-        }
+            self.client.multi_read(ops)
+        })
+        .await?;
+        Ok(participants
+            .iter()
+            .zip(results)
+            .filter_map(|(p, r)| match r {
+                ReadResult::Data(_, st) => Some((p.clone(), st.czxid)),
+                _ => None,
+            })
+            .collect())
     }
 
+    /// Waits until the participants change; returns at once after a connection loss (the
+    /// caller looks again).
     async fn wait_children_change(&self) -> Result<()> {
         match self.client.get_children_w(&self.path).await {
-            Ok((_, _, w)) => w.await.map(|_| ()),
-            Err(e) if e.is_retryable() => {
-                pause_if_local(&e).await;
-                Ok(())
-            }
-            Err(e) => Err(e),
+            Ok((_, _, w)) => w.await.map(drop),
+            Err(e) => retry_or_fail(e).await,
         }
     }
 
     /// Waits until `name` is gone (or changes); returns at once if it is already gone.
     async fn wait_gone(&self, name: &str) -> Result<()> {
         match self.client.get_data_w(&join(&self.path, name)).await {
-            Ok((_, _, w)) => w.await.map(|_| ()),
+            Ok((_, _, w)) => w.await.map(drop),
             Err(e) if e.is_no_node() => Ok(()),
-            Err(e) if e.is_retryable() => {
-                pause_if_local(&e).await;
-                Ok(())
-            }
-            Err(e) => Err(e),
+            Err(e) => retry_or_fail(e).await,
         }
     }
 
@@ -338,15 +306,8 @@ impl DoubleBarrier {
 
     /// True if `path` is an ephemeral node of this session.
     async fn owns(&self, path: &str) -> Result<bool> {
-        loop {
-            match self.client.exists(path).await {
-                Ok(st) => {
-                    return Ok(st.is_some_and(|st| st.ephemeral_owner == self.client.session_id()))
-                }
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
-        }
+        let st = retrying(|| self.client.exists(path)).await?;
+        Ok(st.is_some_and(|st| is_ours(&self.client, &st)))
     }
 
     /// Removes `ready` and the barrier node in one transaction, which succeeds only if no

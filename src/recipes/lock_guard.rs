@@ -5,8 +5,9 @@
 //! state and the session's lease, and publishes what it saw; `is_lost()` reads that and the
 //! clock without awaiting.
 
+use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::lock_node::{LockKind, LockNode};
-use super::support::{delete_until_gone, pause_if_local};
+use super::retry::retrying;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::session::EventType;
@@ -86,7 +87,8 @@ pub struct LockGuard {
     kind: LockKind,
     seq: i64,
     token: i64,
-    released: bool,
+    /// Releases the lock when the guard is dropped without [`LockGuard::unlock`].
+    release_on_drop: DeleteOnDrop,
     monitor: OnceLock<watch::Receiver<Seen>>,
     /// Set by the first `is_lost()` that said true.
     lost: AtomicBool,
@@ -95,12 +97,12 @@ pub struct LockGuard {
 impl LockGuard {
     pub(crate) fn new(client: Client, node: String, me: LockNode, czxid: i64) -> LockGuard {
         LockGuard {
+            release_on_drop: DeleteOnDrop::new(&client, Leftover::Created(node.clone())),
             client,
             node,
             kind: me.kind,
             seq: me.seq,
             token: czxid,
-            released: false,
             monitor: OnceLock::new(),
             lost: AtomicBool::new(false),
         }
@@ -234,21 +236,13 @@ impl LockGuard {
 
     /// Releases the lock: deletes the node, retrying through connection loss. Fails only if
     /// the session ended first (then the lock was lost at some point, and the error says so).
+    /// Cancel-safe: if this future is dropped before the node is gone (a `timeout` during a
+    /// partition), the client's driver goes on deleting it, as for a dropped guard.
     pub async fn unlock(mut self) -> Result<()> {
-        self.released = true;
-        delete_until_gone(&self.client, &self.node).await
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if !self.released {
-            let client = self.client.clone();
-            let node = std::mem::take(&mut self.node);
-            self.client.background(async move {
-                let _ = delete_until_gone(&client, &node).await;
-            });
-        }
+        let released = delete_until_gone(&self.client, &self.node).await;
+        // Gone, or the session ended (and took the node with it): nothing left to do on drop.
+        self.release_on_drop.disarm();
+        released
     }
 }
 
@@ -299,7 +293,7 @@ async fn monitor(
 /// Resolves when the lock node is deleted or the session ends; one server watch at a time.
 async fn node_lost(client: &Client, node: &str) -> LockLost {
     loop {
-        match client.get_data_w(node).await {
+        match retrying(|| client.get_data_w(node)).await {
             Ok((_, _, watch)) => match watch.await {
                 Ok(ev) if ev.event_type == EventType::NodeDeleted => return LockLost::NodeDeleted,
                 Ok(_) => {} // data changed: watch again
@@ -307,7 +301,6 @@ async fn node_lost(client: &Client, node: &str) -> LockLost {
             },
             Err(e) if e.is_no_node() => return LockLost::NodeDeleted,
             Err(e) if e.is_terminal() => return LockLost::SessionEnded(e),
-            Err(e) if e.is_retryable() => pause_if_local(&e).await,
             // Cannot watch the node (an ACL without read for us): the session and the lease
             // are still watched by the caller.
             Err(_) => std::future::pending::<()>().await,

@@ -7,10 +7,12 @@
 //! | [`DoubleBarrier`] | waits go on | `enter`/`leave` fail; the participant node is gone | `enter`: its node is deleted |
 
 mod barrier;
+mod cleanup;
 mod double_barrier;
 mod lock_guard;
 mod lock_node;
 mod mutex;
+mod retry;
 mod rwlock;
 mod support;
 

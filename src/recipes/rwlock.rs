@@ -1,10 +1,10 @@
 //! A distributed read-write lock (ZooKeeper's "shared locks" recipe).
 
+use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::lock_guard::LockGuard;
 use super::lock_node::{self, LockKind, LockNode};
-use super::support::{
-    basename, create_protected, delete_until_gone, pause_if_local, AttemptCleanup, Leftover,
-};
+use super::retry::{pause_if_local, retry_or_fail, retrying};
+use super::support::{basename, create_protected};
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::join;
@@ -110,32 +110,16 @@ impl RwLock {
         let dir = self.path.as_str();
         let id = lock_node::new_id();
         let prefix = lock_node::node_prefix(&id, kind);
-        let mut cleanup = AttemptCleanup::new(
+        // Armed before the create: a cancel may land while it is in flight.
+        let mut cleanup = DeleteOnDrop::new(
             client,
             Leftover::Protected {
                 dir: dir.to_string(),
                 id: id.clone(),
             },
         );
-
-        // Fast path: create and list in one round trip. The server answers in order, so the
-        // listing already contains the new node.
-        let create_path = join(dir, &prefix);
-        let (created, listed) = tokio::join!(
-            client.create_with_acl(
-                &create_path,
-                &self.data,
-                CreateMode::EphemeralSequential,
-                self.acl.clone()
-            ),
-            client.get_children(dir),
-        );
-        let (my_name, czxid, mut listing) = match created {
-            Ok((path, stat)) => (
-                basename(&path).to_string(),
-                stat.czxid,
-                listed.ok().map(|(c, _)| c),
-            ),
+        let (my_name, czxid, mut listing) = match self.fast_path(&prefix).await {
+            Ok(queued) => queued,
             Err(e) if e.is_no_node() || e.is_retryable() => {
                 pause_if_local(&e).await;
                 // After a connection loss the create may have been applied: adopt our node
@@ -157,14 +141,7 @@ impl RwLock {
         loop {
             let children = match listing.take() {
                 Some(c) => c,
-                None => match client.get_children(dir).await {
-                    Ok((c, _)) => c,
-                    Err(e) if e.is_retryable() => {
-                        pause_if_local(&e).await;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                },
+                None => retrying(|| client.get_children(dir)).await?.0,
             };
             let nodes: Vec<LockNode> = children
                 .iter()
@@ -195,10 +172,31 @@ impl RwLock {
                     watch.await?;
                 }
                 Err(e) if e.is_no_node() => {}
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
+                // List again rather than retry the watch: the queue may have moved meanwhile.
+                Err(e) => retry_or_fail(e).await?,
             }
         }
+    }
+
+    /// The fast path of an acquire: creates this attempt's node and lists the queue in one
+    /// round trip (the server answers in order, so the listing already holds the new node).
+    /// Returns the node's name and czxid, and the listing unless that failed. A failed create
+    /// comes back as it is: only the caller knows what to do about it (after a connection loss
+    /// the node may exist: look for it by its id; a refusal created nothing).
+    async fn fast_path(&self, prefix: &str) -> Result<(String, i64, Option<Vec<String>>)> {
+        let create_path = join(&self.path, prefix);
+        let (created, listed) = tokio::join!(
+            self.client.create_with_acl(
+                &create_path,
+                &self.data,
+                CreateMode::EphemeralSequential,
+                self.acl.clone()
+            ),
+            self.client.get_children(&self.path),
+        );
+        let (path, stat) = created?;
+        let listing = listed.ok().map(|(children, _)| children);
+        Ok((basename(&path).to_string(), stat.czxid, listing))
     }
 }
 

@@ -1,21 +1,12 @@
-//! Building blocks shared by the recipes: parent creation, protected creates, deletes that
-//! survive connection loss, and clean-up of abandoned nodes. Public client API only.
+//! Building blocks shared by the recipes: reads behind a `sync`, parent creation, protected
+//! creates and the look for an attempt's own node. Public client API only. (Retrying is in
+//! `retry`, deleting and delete-on-drop in `cleanup`.)
 
+use super::retry::{retry_or_fail, retrying, unless_no_node};
 use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::{join, parent};
 use crate::proto::Acl;
-use std::time::Duration;
-
-/// Pause before retrying after a local timeout/queue-full: the client is disconnected and the
-/// call did not even reach a server, so retrying at once would only spin.
-const RETRY_PAUSE: Duration = Duration::from_millis(50);
-
-pub(crate) async fn pause_if_local(e: &Error) {
-    if matches!(e, Error::Timeout | Error::QueueFull(_)) {
-        tokio::time::sleep(RETRY_PAUSE).await;
-    }
-}
 
 /// Runs `read` right behind a `sync` of `path`, pipelined (one round trip's wait, not two):
 /// the server answers the read only after it has caught up with the leader. Replies come in
@@ -31,6 +22,22 @@ pub(crate) async fn after_sync<T>(
     read
 }
 
+/// [`after_sync`] when `sync`, else just `read`: for a step that needs the sync only on its first
+/// try, or only after a connection loss (when a write of ours may have gone through another
+/// server that this one has not caught up with).
+pub(crate) async fn after_sync_if<T>(
+    sync: bool,
+    client: &Client,
+    path: &str,
+    read: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    if sync {
+        after_sync(client, path, read).await
+    } else {
+        read.await
+    }
+}
+
 /// Creates every missing ancestor of `path` and `path` itself as empty persistent nodes with
 /// `acl`; nodes that already exist are fine.
 pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Result<()> {
@@ -38,31 +45,24 @@ pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Res
     let mut p = path;
     // Walk up until an existing node, then create downwards.
     loop {
-        match client.exists(p).await {
-            Ok(Some(_)) => break,
-            Ok(None) => missing.push(p.to_string()),
-            Err(e) if e.is_retryable() => {
-                pause_if_local(&e).await;
-                continue;
-            }
-            Err(e) => return Err(e),
+        if retrying(|| client.exists(p)).await?.is_some() {
+            break;
         }
+        missing.push(p.to_string());
         match parent(p) {
             Some("/") | None => break,
             Some(up) => p = up,
         }
     }
     for p in missing.iter().rev() {
-        loop {
-            match client
-                .create_with_acl(p, b"", CreateMode::Persistent, acl.to_vec())
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if e.is_node_exists() => break,
-                Err(e) if e.is_retryable() => pause_if_local(&e).await,
-                Err(e) => return Err(e),
-            }
+        // Safe to repeat: after a lost reply the node is there (ours or another process's, both
+        // empty and persistent), and `NodeExists` counts as done.
+        let created =
+            retrying(|| client.create_with_acl(p, b"", CreateMode::Persistent, acl.to_vec()));
+        match created.await {
+            Ok(_) => {}
+            Err(e) if e.is_node_exists() => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -98,11 +98,12 @@ pub(crate) async fn create_protected(
                 create_path(client, dir, acl).await?;
                 look_first = false;
             }
-            Err(e) if e.is_retryable() => {
-                pause_if_local(&e).await;
+            Err(e) => {
+                // Never created again blindly: a create whose reply was lost may have been
+                // applied, so look for it (by the id in its name) first.
+                retry_or_fail(e).await?;
                 look_first = true;
             }
-            Err(e) => return Err(e),
         }
     }
 }
@@ -119,125 +120,27 @@ pub(crate) async fn find_own(
     dir: &str,
     id: &str,
 ) -> Result<Option<(String, i64)>> {
-    loop {
-        let looked = async {
-            let (children, _) = after_sync(client, dir, client.get_children(dir)).await?;
-            let Some(name) = children
-                .into_iter()
-                .find(|c| super::lock_node::has_id(c, id))
-            else {
-                return Ok(None);
-            };
-            Ok::<_, Error>(
-                client
-                    .exists(&join(dir, &name))
-                    .await?
-                    .map(|stat| (name, stat.czxid)),
-            )
+    let look = || async move {
+        let (children, _) = after_sync(client, dir, client.get_children(dir)).await?;
+        let Some(name) = children
+            .into_iter()
+            .find(|c| super::lock_node::has_id(c, id))
+        else {
+            return Ok(None);
         };
-        match looked.await {
-            Ok(found) => return Ok(found),
-            Err(e) if e.is_no_node() => return Ok(None),
-            Err(e) if e.is_retryable() => pause_if_local(&e).await,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Deletes `path`, retrying through connection loss until the node is gone or the session is
-/// known dead (then its ephemeral nodes are gone or going anyway, and the error says so).
-pub(crate) async fn delete_until_gone(client: &Client, path: &str) -> Result<()> {
-    loop {
-        match client.delete(path, None).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_no_node() => return Ok(()),
-            Err(e) if e.is_retryable() => pause_if_local(&e).await,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Deletes every child of `dir` created by attempt `id` (the clean-up of a cancelled acquire,
-/// which may not know whether its create reached the server).
-pub(crate) async fn delete_own(client: &Client, dir: &str, id: &str) -> Result<()> {
-    while let Some((name, _)) = find_own(client, dir, id).await? {
-        delete_until_gone(client, &join(dir, &name)).await?;
-    }
-    Ok(())
-}
-
-/// Deletes `path` if it is an ephemeral node of this client's session, retrying through
-/// connection loss; leaves a node of any other owner alone. For nodes named by the caller (a
-/// double-barrier participant id), which another session may hold under the same name.
-pub(crate) async fn delete_if_owned(client: &Client, path: &str) -> Result<()> {
-    loop {
-        let step = async {
-            match client.exists(path).await? {
-                Some(st) if st.ephemeral_owner == client.session_id() => {
-                    client.delete(path, Some(st.version)).await
-                }
-                _ => Ok(()),
-            }
-        };
-        match step.await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_no_node() => return Ok(()),
-            // Changed between the look and the delete: look again.
-            Err(e) if e.code() == Some(crate::ErrorCode::BadVersion) => {}
-            Err(e) if e.is_retryable() => pause_if_local(&e).await,
-            Err(e) => return Err(e),
-        }
-    }
+        Ok::<_, Error>(
+            client
+                .exists(&join(dir, &name))
+                .await?
+                .map(|stat| (name, stat.czxid)),
+        )
+    };
+    // A missing `dir` holds no node of ours.
+    let found = retrying(|| unless_no_node(look())).await?;
+    Ok(found.flatten())
 }
 
 /// The last segment of a path.
 pub(crate) fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// What an abandoned attempt must remove when it is dropped.
-pub(crate) enum Leftover {
-    /// The children of `dir` whose names carry the attempt's protected id.
-    Protected { dir: String, id: String },
-    /// The node at this path, if it is an ephemeral of this session.
-    Owned(String),
-}
-
-/// Removes an attempt's nodes when dropped while armed: makes acquire/enter futures
-/// cancel-safe (a `timeout` or `select!` dropping them leaves nothing behind). The deletes are
-/// handed to the client's driver ([`Client::background`]), so a drop outside a runtime, or
-/// while the runtime shuts down, still sends them (as long as the session lives), and a
-/// close sends them before closeSession. Only nodes this session created are ever deleted.
-pub(crate) struct AttemptCleanup {
-    client: Client,
-    leftover: Option<Leftover>,
-}
-
-impl AttemptCleanup {
-    pub(crate) fn new(client: &Client, leftover: Leftover) -> Self {
-        AttemptCleanup {
-            client: client.clone(),
-            leftover: Some(leftover),
-        }
-    }
-
-    /// The attempt succeeded (or cleaned up itself): nothing to do on drop.
-    pub(crate) fn disarm(&mut self) {
-        self.leftover = None;
-    }
-}
-
-impl Drop for AttemptCleanup {
-    fn drop(&mut self) {
-        let Some(leftover) = self.leftover.take() else {
-            return;
-        };
-        let client = self.client.clone();
-        self.client.background(async move {
-            let _ = match leftover {
-                Leftover::Protected { dir, id } => delete_own(&client, &dir, &id).await,
-                Leftover::Owned(path) => delete_if_owned(&client, &path).await,
-            };
-        });
-    }
 }
