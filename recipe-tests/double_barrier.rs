@@ -96,6 +96,39 @@ async fn cancelled_enter_removes_own_node() {
     ns.cleanup().await;
 }
 
+#[tokio::test]
+async fn cancelled_leave_removes_own_node_so_the_others_can_leave() {
+    let ns = Namespace::new("dbar-cancel-leave").await;
+    let path = ns.path("b");
+    let clients = participants(2).await;
+    // "a" is the lowest id: it leaves last, waiting for "b" to be gone.
+    let a = DoubleBarrier::new(clients[0].clone(), &path, "a", 2);
+    let b = DoubleBarrier::new(clients[1].clone(), &path, "b", 2);
+    let (ea, eb) = tokio::join!(a.enter(), b.enter());
+    ea.unwrap();
+    eb.unwrap();
+    // a gives up waiting to leave (a timeout around `leave`): the dropped leave must not leave
+    // a's node behind, or b, which waits for the lowest participant to be gone, waits until
+    // a's session ends (never, while a's process lives).
+    let mut leaving = Box::pin(a.leave());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut leaving)
+            .await
+            .is_err(),
+        "a left while b was still inside"
+    );
+    drop(leaving);
+    let admin = ns.synced_admin().await;
+    wait_children(admin, &path, |ch| !ch.iter().any(|n| n == "a")).await;
+    guard("b leaves after a's cancelled leave", b.leave())
+        .await
+        .unwrap();
+    for c in clients {
+        c.close().await;
+    }
+    ns.cleanup().await;
+}
+
 /// The ephemeral owner of `path` as the admin sees it after catching up.
 async fn owner(ns: &Namespace, path: &str) -> Option<i64> {
     let admin = ns.synced_admin().await;

@@ -269,9 +269,15 @@ impl DoubleBarrier {
     /// Only a node of this session counts as this participant: if another session holds a node
     /// under the same id (this one's `enter` failed), `leave` never deletes it; it waits for
     /// the barrier to empty like any non-participant.
+    ///
+    /// Cancel-safe: a dropped `leave` (a timeout around it) removes this participant's node,
+    /// so the others are not left waiting for it.
     pub async fn leave(&self) -> Result<()> {
         self.check_args()?;
         let me = self.me();
+        // A dropped `leave` (a timeout around it) still removes our node: we were leaving, and
+        // the others wait for it to go (only if this session owns it).
+        let mut cleanup = DeleteOnDrop::new(&self.client, Leftover::Owned(me.clone()));
         // Both in one round trip: the first listing and whether the node of our id is ours.
         let (first, mine) = tokio::join!(self.participants(), self.owns(&me));
         let (mut listed, mut mine) = (Some(first?), mine?);
@@ -301,6 +307,7 @@ impl DoubleBarrier {
                 self.wait_gone(&lowest).await?;
             }
         }
+        cleanup.disarm(); // our node is gone
         self.remove_barrier_nodes().await
     }
 
