@@ -5,7 +5,7 @@
 use super::checker::FaultWindow;
 use super::Rng;
 use crate::support::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,11 +32,26 @@ pub struct PhaseEvent {
     pub phase: Phase,
 }
 
-/// The faults injected: windows (for the fault-power count) and counts by kind.
+/// The faults injected: windows (for the fault-power count) and counts by kind; also which
+/// proxies a fault is working on, so that the two injectors never act on the same proxy at
+/// once (one would clear the other's toxic, or re-enable a proxy the other just cut).
 pub struct FaultLog {
     t0: Instant,
     windows: Mutex<Vec<FaultWindow>>,
     counts: Mutex<BTreeMap<&'static str, usize>>,
+    busy: Mutex<HashSet<usize>>,
+}
+
+/// A proxy claimed by one injector's fault; released on drop.
+pub struct Claim<'a> {
+    log: &'a FaultLog,
+    proxy: usize,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.log.busy.lock().unwrap().remove(&self.proxy);
+    }
 }
 
 impl FaultLog {
@@ -45,7 +60,16 @@ impl FaultLog {
             t0,
             windows: Mutex::default(),
             counts: Mutex::default(),
+            busy: Mutex::default(),
         }
+    }
+
+    /// Claims proxy `p` for one fault, or `None` if the other injector is working on it.
+    fn claim(&self, p: usize) -> Option<Claim<'_>> {
+        self.busy.lock().unwrap().insert(p).then_some(Claim {
+            log: self,
+            proxy: p,
+        })
     }
 
     fn record(&self, kind: &'static str, proxy: Option<usize>, start: Instant) {
@@ -174,6 +198,7 @@ pub async fn inject(
                 }
                 2..=3 | 75..=99 => {
                     let p = rng.below(5) as usize;
+                    let Some(_claim) = log.claim(p) else { continue };
                     let node = f.proxies[p].node;
                     let start = Instant::now();
                     f.kill_node(node).await;
@@ -235,6 +260,7 @@ async fn next_event(
 
 /// Disables proxy `p` for `hold`.
 async fn cut_for(f: &Fault, log: &FaultLog, p: usize, hold: Duration, kind: &'static str) {
+    let Some(_claim) = log.claim(p) else { return };
     let start = Instant::now();
     set_enabled(&f.proxies[p].name, false).await;
     tokio::time::sleep(hold).await; // the fault held
@@ -244,6 +270,7 @@ async fn cut_for(f: &Fault, log: &FaultLog, p: usize, hold: Duration, kind: &'st
 
 /// Latency of 50 to 750 ms one way on proxy `p`, for 0.3 to 2 s.
 async fn latency(f: &Fault, log: &FaultLog, rng: &mut Rng, p: usize, kind: &'static str) {
+    let Some(_claim) = log.claim(p) else { return };
     let stream = if rng.below(2) == 0 { DOWN } else { UP };
     let delay = 50 + rng.below(700) as u32;
     let start = Instant::now();
@@ -275,6 +302,7 @@ async fn hold_cut(
 /// The reply to a create is lost: replies stop (the request still reaches the server and is
 /// applied), then the connection is cut; the worker must find its node again, not make a second.
 async fn create_reply_lost(f: &Fault, log: &FaultLog, rng: &mut Rng, p: usize) {
+    let Some(_claim) = log.claim(p) else { return };
     let start = Instant::now();
     let name = f.proxies[p].name.clone();
     add_toxic(&name, DOWN, Toxic::Timeout { ms: 0 }).await;
