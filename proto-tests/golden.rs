@@ -16,6 +16,7 @@ use std::fmt::Debug;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 use zksync::proto::*;
+use zksync::{perms, Acl, ErrorCode, Id, Stat};
 
 const VECTORS: &str = include_str!("golden/vectors.txt");
 

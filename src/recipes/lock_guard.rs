@@ -8,9 +8,9 @@
 use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::lock_node::{LockKind, LockNode};
 use super::retry::retrying;
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::session::EventType;
+use crate::Client;
+use crate::EventType;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -251,7 +251,7 @@ impl LockGuard {
 async fn monitor(
     client: Client,
     node: String,
-    mut states: crate::client::StateChanges,
+    mut states: crate::StateChanges,
     tx: watch::Sender<Seen>,
 ) {
     let lost = async {

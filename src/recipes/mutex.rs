@@ -2,9 +2,9 @@
 
 use super::lock_guard::LockGuard;
 use super::rwlock::RwLock;
-use crate::client::Client;
 use crate::error::Result;
-use crate::proto::Acl;
+use crate::Acl;
+use crate::Client;
 
 /// A distributed mutual-exclusion lock. Interoperates with [`RwLock::write`] on the same path
 /// (and excludes its readers).

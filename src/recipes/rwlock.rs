@@ -5,11 +5,11 @@ use super::lock_guard::LockGuard;
 use super::lock_node::{self, LockKind, LockNode};
 use super::retry::{pause_if_local, retry_or_fail, retrying};
 use super::support::{basename, create_protected};
-use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::join;
-use crate::proto::Acl;
 use crate::validate_path;
+use crate::Acl;
+use crate::{Client, CreateMode};
 use bytes::Bytes;
 
 /// A read-write lock on a ZooKeeper path, shared by every process that uses the same path
