@@ -248,6 +248,7 @@ impl Tree {
                 self.check(&r.path, r.version)?;
                 MultiResult::Check
             }
+            _ => return Err(ErrorCode::Unimplemented),
         })
     }
 
@@ -264,6 +265,7 @@ impl Tree {
                 Ok(children) => MultiResult::GetChildren { children },
                 Err(e) => MultiResult::Error(e),
             },
+            _ => MultiResult::Error(ErrorCode::Unimplemented),
         }
     }
 

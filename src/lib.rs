@@ -221,6 +221,15 @@
 //! [`proto`] is the jute codec (pure functions over bytes: records, requests, responses,
 //! framing), for tools and tests that speak the wire protocol themselves. The session state
 //! machine (no IO, no clock) and the tokio driver behind [`Client`] are private.
+//!
+//! Enums that can grow with ZooKeeper or with this crate are `#[non_exhaustive]`: the errors
+//! ([`Error`], [`ConnectionError`], [`HostAttempt`], [`proto::DecodeError`],
+//! [`proto::FrameError`]), [`SessionState`], [`EventType`], [`CreateMode`], [`AddWatchMode`],
+//! [`WatcherType`], the multi operations and their results ([`Op`], [`OpResult`], [`ReadOp`],
+//! [`ReadResult`]), [`recipes::LockLost`], and the protocol's codes and messages
+//! ([`ErrorCode`], [`proto::OpCode`], [`proto::Request`], [`proto::Response`],
+//! [`proto::MultiOp`], [`proto::MultiReadOp`], [`proto::MultiResult`]). A `match` on them
+//! needs a wildcard arm.
 #![warn(missing_docs)]
 
 mod client;

@@ -10,6 +10,7 @@
 /// Decoders never panic and never allocate from an unchecked length; every malformed input ends
 /// in one of these variants instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before a fixed-size field could be read.
     #[error("unexpected end of input: needed {needed} bytes, {remaining} remaining")]
@@ -48,6 +49,7 @@ pub enum DecodeError {
 /// `TooLarge` is kept distinct so the client can report "reply too large" instead of
 /// reconnecting forever (a classic failure with huge getChildren replies).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The declared payload length exceeds the configured maximum.
     #[error("frame of {len} bytes exceeds the maximum of {max}")]

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 /// Why a held lock was lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LockLost {
     /// The session ended (usually [`Error::SessionExpired`]): the server has removed, or is
     /// about to remove, the lock node, and another process may already hold the lock.
