@@ -89,6 +89,7 @@ impl Client {
     }
 
     /// A `watch` receiver of the session state: always the latest state, and `changed()` to wait.
+    #[must_use = "the receiver is the only way to see the state it watches"]
     pub fn state_watch(&self) -> watch::Receiver<SessionState> {
         self.inner.state.clone()
     }

@@ -31,6 +31,7 @@ impl Future for OneshotWatch {
 /// A persistent (or persistent-recursive) watch: every matching event, in order, until the
 /// session ends (then one error) or the watch is dropped.
 #[derive(Debug)]
+#[must_use = "a persistent watch delivers events only to whoever reads them; dropping it ends it"]
 pub struct PersistentWatch {
     pub(crate) rx: mpsc::UnboundedReceiver<Result<WatchedEvent, Error>>,
 }
@@ -49,6 +50,7 @@ impl PersistentWatch {
 
 /// Every session state transition, in order, starting with the state at subscription.
 #[derive(Debug)]
+#[must_use = "state transitions are seen only by reading them"]
 pub struct StateChanges {
     pub(crate) rx: mpsc::UnboundedReceiver<SessionState>,
 }

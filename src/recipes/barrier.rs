@@ -48,6 +48,7 @@ impl Barrier {
     }
 
     /// The ACL of the barrier node and any parents created.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> Barrier {
         self.acl = acl;
         self

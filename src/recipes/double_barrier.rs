@@ -63,6 +63,7 @@ impl DoubleBarrier {
     }
 
     /// The ACL of the barrier's nodes.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> DoubleBarrier {
         self.acl = acl;
         self

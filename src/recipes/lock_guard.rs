@@ -82,6 +82,7 @@ struct Seen {
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a guard releases the lock at once (in the background)"]
 pub struct LockGuard {
     client: Client,
     node: String,

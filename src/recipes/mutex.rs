@@ -32,6 +32,7 @@ impl Mutex {
     }
 
     /// The ACL for the lock nodes and any parents created.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(self, acl: Vec<Acl>) -> Mutex {
         Mutex {
             inner: self.inner.with_acl(acl),
@@ -39,6 +40,7 @@ impl Mutex {
     }
 
     /// Data stored in each lock node.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_data(self, data: &[u8]) -> Mutex {
         Mutex {
             inner: self.inner.with_data(data),

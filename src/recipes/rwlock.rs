@@ -64,12 +64,14 @@ impl RwLock {
     }
 
     /// The ACL for the lock nodes and any parents created (default: open).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> RwLock {
         self.acl = acl;
         self
     }
 
     /// Data stored in each lock node (e.g. the holder's host name, for operators).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_data(mut self, data: &[u8]) -> RwLock {
         self.data = Bytes::copy_from_slice(data);
         self
