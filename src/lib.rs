@@ -237,6 +237,7 @@ mod error;
 mod path;
 pub mod proto;
 pub mod recipes;
+mod send_sync;
 mod session;
 mod trace;
 
