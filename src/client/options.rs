@@ -188,6 +188,8 @@ impl ConnectOptions {
     }
 
     /// Connects with these options; see [`Client::connect`].
+    ///
+    /// **Cancel-safety:** as for [`Client::connect`].
     pub async fn connect(self, hosts: &str) -> Result<Client> {
         Client::connect_with(hosts, self).await
     }

@@ -38,6 +38,8 @@ pub struct PersistentWatch {
 
 impl PersistentWatch {
     /// The next event; `Some(Err(..))` once when the session ends, then `None`.
+    ///
+    /// **Cancel-safety:** a dropped call loses no event; the next call returns it.
     pub async fn next(&mut self) -> Option<Result<WatchedEvent, Error>> {
         self.rx.recv().await
     }
@@ -57,6 +59,8 @@ pub struct StateChanges {
 
 impl StateChanges {
     /// The next state; `None` once the client is gone and every state was seen.
+    ///
+    /// **Cancel-safety:** a dropped call loses no transition; the next call returns it.
     pub async fn next(&mut self) -> Option<SessionState> {
         self.rx.recv().await
     }
