@@ -222,14 +222,19 @@
 //! framing), for tools and tests that speak the wire protocol themselves. The session state
 //! machine (no IO, no clock) and the tokio driver behind [`Client`] are private.
 //!
-//! Enums that can grow with ZooKeeper or with this crate are `#[non_exhaustive]`: the errors
-//! ([`Error`], [`ConnectionError`], [`HostAttempt`], [`proto::DecodeError`],
-//! [`proto::FrameError`]), [`SessionState`], [`EventType`], [`CreateMode`], [`AddWatchMode`],
-//! [`WatcherType`], the multi operations and their results ([`Op`], [`OpResult`], [`ReadOp`],
-//! [`ReadResult`]), [`recipes::LockLost`], and the protocol's codes and messages
-//! ([`ErrorCode`], [`proto::OpCode`], [`proto::Request`], [`proto::Response`],
+//! Types that can grow with ZooKeeper or with this crate are `#[non_exhaustive]`: the errors
+//! ([`Error`], [`ConnectionError`], [`proto::DecodeError`], [`proto::FrameError`], and the
+//! per-server report [`HostAttempt`]), [`SessionState`], [`EventType`], [`CreateMode`],
+//! [`AddWatchMode`], [`WatcherType`], the multi operations and their results ([`Op`],
+//! [`OpResult`], [`ReadOp`], [`ReadResult`]), [`recipes::LockLost`], and the protocol's codes
+//! and messages ([`ErrorCode`], [`proto::OpCode`], [`proto::Request`], [`proto::Response`],
 //! [`proto::MultiOp`], [`proto::MultiReadOp`], [`proto::MultiResult`]). A `match` on them
 //! needs a wildcard arm.
+//!
+//! [`Client`], the lock guard, the recipes and the errors are `Send + Sync`, and the future
+//! of every call is `Send` (asserted at compile time). Every call can be cancelled; what a
+//! dropped call leaves behind is in each method's docs (for the client: only the reply is
+//! dropped, the operation may still be applied).
 #![warn(missing_docs)]
 
 mod client;
