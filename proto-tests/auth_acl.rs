@@ -1,8 +1,7 @@
 //! Digest authentication and ACL enforcement; authentication failure ends the session.
 
 use crate::common::*;
-use zksync::proto::perms;
-use zksync::{Acl, ConnectOptions, CreateMode, Error, ErrorCode, Id, SessionState};
+use zksync::{perms, Acl, ConnectOptions, CreateMode, Error, ErrorCode, Id, SessionState};
 
 fn digest_acl(user: &str, password: &str, perms: i32) -> Vec<Acl> {
     vec![Acl {

@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use zksync::proto::{
-    encode_frame_with, ConnectRequest, ConnectResponse, Decode, Encode, ErrorCode, ReplyHeader,
+    encode_frame_with, ConnectRequest, ConnectResponse, Decode, Encode, ReplyHeader,
 };
-use zksync::ConnectOptions;
+use zksync::{ConnectOptions, ErrorCode};
 
 pub(crate) const FAKE_SESSION: i64 = 0x5eed_0000_0000_0001;
 

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 use zksync::proto::*;
+use zksync::{perms, Acl, ErrorCode, Id, Stat};
 
 const VECTORS: &str = include_str!("golden/vectors.txt");
 
@@ -1152,7 +1152,7 @@ fn frames(g: &mut Golden) {
         g.encode_with(name, &what, |b| encode_request_frame(b, xid, &req));
     }
 
-    // Server-to-client frames: split with take_frame and with the tokio FrameDecoder.
+    // Server-to-client frames: split with take_frame (the client's decoder is take_frame too).
     let reply = |payload: &mut Bytes| -> Result<(ReplyHeader, Response), DecodeError> {
         let h = ReplyHeader::decode(payload)?;
         let r = Response::decode(OpCode::GetData, payload)?;
@@ -1190,26 +1190,14 @@ fn frames(g: &mut Golden) {
     g.decode_with(
         "get_data_reply_frame",
         "take_frame + reply",
-        expected_reply.clone(),
-        |b| reply(&mut take_one(b)?),
-    );
-    g.decode_with(
-        "get_data_reply_frame",
-        "FrameDecoder + reply",
         expected_reply,
-        |b| reply(&mut decoder_one(b)?),
+        |b| reply(&mut take_one(b)?),
     );
     g.decode_with(
         "notification_frame",
         "take_frame + event",
-        expected_event.clone(),
-        |b| event(&mut take_one(b)?),
-    );
-    g.decode_with(
-        "notification_frame",
-        "FrameDecoder + event",
         expected_event,
-        |b| event(&mut decoder_one(b)?),
+        |b| event(&mut take_one(b)?),
     );
 }
 
@@ -1222,19 +1210,6 @@ fn take_one(b: &mut Bytes) -> Result<Bytes, DecodeError> {
         Ok(Some(_)) => Err(DecodeError::Invalid("take_frame left bytes behind")),
         Ok(None) => Err(DecodeError::Invalid("take_frame found no complete frame")),
         Err(_) => Err(DecodeError::Invalid("take_frame failed")),
-    }
-}
-
-/// Pops exactly one frame from `b` with the tokio `FrameDecoder` (consuming all of `b`).
-fn decoder_one(b: &mut Bytes) -> Result<Bytes, DecodeError> {
-    let mut buf = BytesMut::from(&b[..]);
-    b.advance(b.remaining());
-    let mut dec = FrameDecoder::new(DEFAULT_MAX_FRAME);
-    match dec.decode(&mut buf) {
-        Ok(Some(frame)) if buf.is_empty() => Ok(frame),
-        Ok(Some(_)) => Err(DecodeError::Invalid("FrameDecoder left bytes behind")),
-        Ok(None) => Err(DecodeError::Invalid("FrameDecoder found no complete frame")),
-        Err(_) => Err(DecodeError::Invalid("FrameDecoder failed")),
     }
 }
 

@@ -7,8 +7,8 @@ use crate::fake::*;
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
-use zksync::proto::{encode_frame_with, xid, ConnectResponse, Encode, ErrorCode, ReplyHeader};
-use zksync::{Client, Error, SessionState};
+use zksync::proto::{encode_frame_with, xid, ConnectResponse, Encode, ReplyHeader};
+use zksync::{Client, Error, ErrorCode, SessionState};
 
 /// Connecting to `fake` fails with `Unreachable`, whose message names the fake's address and
 /// `cause` (what the fake did).

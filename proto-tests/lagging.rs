@@ -29,10 +29,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use zksync::proto::{
     create_mode, encode_frame_with, ConnectRequest, ConnectResponse, CreateRequest, Decode, Encode,
-    ErrorCode, MultiOp, MultiReadOp, MultiResult, ReplyHeader, Request, RequestHeader, Response,
-    Stat,
+    MultiOp, MultiReadOp, MultiResult, ReplyHeader, Request, RequestHeader, Response,
 };
 use zksync::recipes::RwLock;
+use zksync::{ErrorCode, Stat};
 
 /// The first session id [`MemZk`] hands out (then +1 for each new session).
 pub(crate) const MEM_SESSION: i64 = 0x6d65_6d00_0000_0001;
@@ -248,6 +248,7 @@ impl Tree {
                 self.check(&r.path, r.version)?;
                 MultiResult::Check
             }
+            _ => return Err(ErrorCode::Unimplemented),
         })
     }
 
@@ -264,6 +265,7 @@ impl Tree {
                 Ok(children) => MultiResult::GetChildren { children },
                 Err(e) => MultiResult::Error(e),
             },
+            _ => MultiResult::Error(ErrorCode::Unimplemented),
         }
     }
 

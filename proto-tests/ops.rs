@@ -1,8 +1,7 @@
 //! Every operation: its success path and typical errors.
 
 use crate::common::*;
-use zksync::proto::perms;
-use zksync::{Acl, CreateMode, Error, ErrorCode, Id};
+use zksync::{perms, Acl, CreateMode, Error, ErrorCode, Id};
 
 #[tokio::test]
 async fn create_get_set_delete() {

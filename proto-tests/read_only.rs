@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use zksync::proto::{ConnectRequest, Decode, ErrorCode};
-use zksync::{ConnectOptions, CreateMode, Error, EventType, SessionState};
+use zksync::proto::{ConnectRequest, Decode};
+use zksync::{ConnectOptions, CreateMode, Error, ErrorCode, EventType, SessionState};
 
 /// Session ids the two fake servers hand out.
 const RO_SESSION: i64 = 0x0a0a_0000_0000_0001;

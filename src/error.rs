@@ -20,6 +20,7 @@ use crate::proto::ErrorCode;
 /// [`Error::Unreachable`]: each server and its last failure); `source()` leads to the cause
 /// as a value ([`ConnectionError`], then the operating system's [`std::io::Error`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The server refused the operation with this code (no node, node exists, bad version, ...).
     #[error("server error: {0}")]

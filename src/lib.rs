@@ -211,19 +211,39 @@
 //! `RUST_LOG=zksync=debug`, to see lines such as
 //! `connection lost to 127.0.0.1:2181: nothing heard from the server for 4s`.
 //!
-//! ## Layers
+//! ## Layers and paths
 //!
-//! [`proto`] is the jute codec (pure functions over bytes), [`session`] the session state
-//! machine (no IO, no clock), [`client`] the tokio driver and the [`Client`] handle,
-//! [`recipes`] the recipes on the public client API.
+//! Every public item has one path. The client API is at the crate root: [`Client`],
+//! [`ConnectOptions`], the argument and result types of its calls, its watches, [`Error`] and
+//! its causes, and the ZooKeeper vocabulary the calls use ([`Stat`], [`Acl`], [`Id`],
+//! [`perms`], [`ErrorCode`], [`EventType`], [`SessionState`], [`WatchedEvent`]). [`recipes`]
+//! holds the recipes, written on that public API only, and [`paths`] two path helpers.
+//! [`proto`] is the jute codec (pure functions over bytes: records, requests, responses,
+//! framing), for tools and tests that speak the wire protocol themselves. The session state
+//! machine (no IO, no clock) and the tokio driver behind [`Client`] are private.
+//!
+//! Types that can grow with ZooKeeper or with this crate are `#[non_exhaustive]`: the errors
+//! ([`Error`], [`ConnectionError`], [`proto::DecodeError`], [`proto::FrameError`], and the
+//! per-server report [`HostAttempt`]), [`SessionState`], [`EventType`], [`CreateMode`],
+//! [`AddWatchMode`], [`WatcherType`], the multi operations and their results ([`Op`],
+//! [`OpResult`], [`ReadOp`], [`ReadResult`]), [`recipes::LockLost`], and the protocol's codes
+//! and messages ([`ErrorCode`], [`proto::OpCode`], [`proto::Request`], [`proto::Response`],
+//! [`proto::MultiOp`], [`proto::MultiReadOp`], [`proto::MultiResult`]). A `match` on them
+//! needs a wildcard arm.
+//!
+//! [`Client`], the lock guard, the recipes and the errors are `Send + Sync`, and the future
+//! of every call is `Send` (asserted at compile time). Every call can be cancelled; what a
+//! dropped call leaves behind is in each method's docs (for the client: only the reply is
+//! dropped, the operation may still be applied).
 #![warn(missing_docs)]
 
-pub mod client;
+mod client;
 mod error;
 mod path;
 pub mod proto;
 pub mod recipes;
-pub mod session;
+mod send_sync;
+mod session;
 mod trace;
 
 pub use client::{
@@ -232,7 +252,9 @@ pub use client::{
 };
 pub use error::{ConnectionError, Error, HostAttempt, Result, Unreachable};
 pub use path::{validate_path, validate_sequential_prefix};
-pub use proto::{Acl, ErrorCode, Id, Stat};
+pub use proto::error_code::ErrorCode;
+pub use proto::records::acl::{perms, Acl, Id};
+pub use proto::records::stat::Stat;
 pub use session::{EventType, SessionState, WatchedEvent};
 
 /// Path helpers shared by the client and the recipes.

@@ -21,11 +21,16 @@ impl Client {
     /// established within the establish timeout, by default the session timeout, naming each
     /// server and what happened there last; [`Error::InvalidArgument`] for a bad connect
     /// string).
+    ///
+    /// **Cancel-safety:** a dropped call drops the client it was building: the driver closes
+    /// the session, if one was established, and stops.
     pub async fn connect(hosts: &str) -> Result<Client> {
         Self::connect_with(hosts, ConnectOptions::default()).await
     }
 
     /// Connects with `options`; see [`ConnectOptions`].
+    ///
+    /// **Cancel-safety:** as for [`Client::connect`].
     pub async fn connect_with(hosts: &str, options: ConnectOptions) -> Result<Client> {
         connect(hosts, options).await
     }

@@ -37,6 +37,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 ///   every watch fails with [`Error::SessionExpired`]; every later call fails the same way at
 ///   once. Ephemeral nodes of the session are gone. Make a new `Client` to go on.
 ///
+/// # Cancellation
+/// Every `async` method can be cancelled: dropped at an `.await`, by a timeout or a
+/// `select!`. Its docs say what that leaves behind, following one rule: nothing is sent
+/// before the future is first polled; after that the request is with the driver, and a
+/// dropped call drops only the reply. The operation may still be applied, as after
+/// [`Error::ConnectionLoss`]; a watch it asked for may still be set, and fires into nothing.
+///
 /// ```no_run
 /// # async fn f() -> zksync::Result<()> {
 /// use zksync::{Client, CreateMode};
@@ -89,6 +96,7 @@ impl Client {
     }
 
     /// A `watch` receiver of the session state: always the latest state, and `changed()` to wait.
+    #[must_use = "the receiver is the only way to see the state it watches"]
     pub fn state_watch(&self) -> watch::Receiver<SessionState> {
         self.inner.state.clone()
     }
@@ -166,6 +174,8 @@ impl Client {
     /// Number of watch registrations this client holds: one-shot watches not yet fired
     /// (including ones whose future was dropped, which stay until the server fires them or the
     /// client reconnects) and persistent watches. For diagnostics and tests.
+    ///
+    /// **Cancel-safety:** a dropped call changes nothing.
     pub async fn watch_count(&self) -> usize {
         let (tx, rx) = oneshot::channel();
         if self.inner.tx.send(Command::WatchCount(tx)).is_err() {
@@ -181,6 +191,8 @@ impl Client {
 
     /// Resolves when the session ends (expired, auth failed or closed), with the error that
     /// every call fails with from then on. Recipes use it to report lost locks.
+    ///
+    /// **Cancel-safety:** a dropped call changes nothing (it only waits).
     pub async fn session_ended(&self) -> Error {
         let mut rx = self.inner.state.clone();
         loop {
@@ -195,6 +207,9 @@ impl Client {
 
     /// Closes the session: the server deletes its ephemeral nodes at once. Waits until the
     /// server confirmed (or a short deadline passed). Other clones fail with [`Error::Closed`].
+    ///
+    /// **Cancel-safety:** once polled, the close is with the driver: a dropped call drops only the
+    /// wait for the server's confirmation, and the session is closed all the same.
     pub async fn close(&self) {
         let _ = self.inner.tx.send(Command::Close);
         let mut rx = self.inner.state.clone();
@@ -266,6 +281,8 @@ impl Client {
 
     /// Creates a node with the client's default ACL; returns its actual path (with the
     /// sequence suffix for sequential modes) and Stat.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the node may still be created.
     pub async fn create(
         &self,
         path: &str,
@@ -277,6 +294,8 @@ impl Client {
     }
 
     /// Creates a node with an explicit ACL.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the node may still be created.
     pub async fn create_with_acl(
         &self,
         path: &str,
@@ -339,6 +358,8 @@ impl Client {
     }
 
     /// Deletes a node if its version matches (`None`: any version).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the node may still be deleted.
     pub async fn delete(&self, path: &str, version: Option<i32>) -> Result<()> {
         let path = self.delete_path(path)?;
         let req = Request::Delete(DeleteRequest {
@@ -349,6 +370,8 @@ impl Client {
     }
 
     /// The node's Stat, or `None` if it does not exist.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn exists(&self, path: &str) -> Result<Option<Stat>> {
         let req = Request::Exists(PathWatchRequest {
             path: self.server_path(path)?,
@@ -359,6 +382,9 @@ impl Client {
 
     /// Like [`Client::exists`], and a watch that fires when the node is created (if missing),
     /// or changed or deleted (if present).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply and its watch; the server may still
+    /// set the watch, which then fires into nothing.
     pub async fn exists_w(&self, path: &str) -> Result<(Option<Stat>, OneshotWatch)> {
         let req = Request::Exists(PathWatchRequest {
             path: self.server_path(path)?,
@@ -370,6 +396,8 @@ impl Client {
     }
 
     /// The node's data and Stat.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn get_data(&self, path: &str) -> Result<(Bytes, Stat)> {
         let req = Request::GetData(PathWatchRequest {
             path: self.server_path(path)?,
@@ -380,6 +408,9 @@ impl Client {
 
     /// Like [`Client::get_data`], and a watch that fires when the data changes or the node is
     /// deleted. (No watch is set if the node does not exist: use [`Client::exists_w`].)
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply and its watch; the server may still
+    /// set the watch, which then fires into nothing.
     pub async fn get_data_w(&self, path: &str) -> Result<(Bytes, Stat, OneshotWatch)> {
         let req = Request::GetData(PathWatchRequest {
             path: self.server_path(path)?,
@@ -391,6 +422,8 @@ impl Client {
     }
 
     /// Sets the node's data if its version matches (`None`: any version); returns the new Stat.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the data may still be set.
     pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat> {
         let req = Request::SetData(SetDataRequest {
             path: self.server_path(path)?,
@@ -401,6 +434,8 @@ impl Client {
     }
 
     /// The node's children (names, not paths, unsorted) and its Stat.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat)> {
         let req = Request::GetChildren2(PathWatchRequest {
             path: self.server_path(path)?,
@@ -411,6 +446,9 @@ impl Client {
 
     /// Like [`Client::get_children`], and a watch that fires when a child is added or removed
     /// or the node is deleted.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply and its watch; the server may still
+    /// set the watch, which then fires into nothing.
     pub async fn get_children_w(&self, path: &str) -> Result<(Vec<String>, Stat, OneshotWatch)> {
         let req = Request::GetChildren2(PathWatchRequest {
             path: self.server_path(path)?,
@@ -422,6 +460,8 @@ impl Client {
     }
 
     /// The node's ACL and Stat.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat)> {
         let req = Request::GetAcl(PathRequest {
             path: self.server_path(path)?,
@@ -433,6 +473,8 @@ impl Client {
     }
 
     /// Sets the node's ACL if its ACL version matches (`None`: any version).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the ACL may still be set.
     pub async fn set_acl(&self, path: &str, acl: Vec<Acl>, version: Option<i32>) -> Result<Stat> {
         if acl.is_empty() {
             return Err(Error::InvalidArgument("ACL must not be empty".into()));
@@ -447,6 +489,8 @@ impl Client {
 
     /// Waits until the server this client is connected to has caught up with the leader for
     /// `path`, so a following read sees every write committed before the call.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a sync changes nothing).
     pub async fn sync(&self, path: &str) -> Result<()> {
         let req = Request::Sync(PathRequest {
             path: self.server_path(path)?,
@@ -466,6 +510,9 @@ impl Client {
     /// ]).await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the transaction may still be applied
+    /// (all of it or none).
     pub async fn multi(&self, ops: Vec<Op>) -> Result<Vec<OpResult>> {
         let mut wire = Vec::with_capacity(ops.len());
         for op in ops {
@@ -533,6 +580,8 @@ impl Client {
     }
 
     /// Runs several reads in one round trip. Each read succeeds or fails on its own.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (reads change nothing).
     pub async fn multi_read(&self, ops: Vec<ReadOp>) -> Result<Vec<ReadResult>> {
         let mut wire = Vec::with_capacity(ops.len());
         for op in ops {
@@ -566,6 +615,9 @@ impl Client {
     /// Adds credentials to the session (e.g. `add_auth("digest", b"user:pw")`); they are
     /// re-sent after every reconnect. Wrong credentials end the session with
     /// [`Error::AuthFailed`].
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the credentials may still be added
+    /// (and re-sent after reconnects).
     pub async fn add_auth(&self, scheme: &str, auth: &[u8]) -> Result<()> {
         let req = Request::Auth(crate::proto::AuthPacket {
             type_: 0,
@@ -577,6 +629,8 @@ impl Client {
 
     /// Paths of the ephemeral nodes of this session whose path starts with `prefix`
     /// (`/` for all).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn get_ephemerals(&self, prefix: &str) -> Result<Vec<String>> {
         let req = Request::GetEphemerals(PathRequest {
             path: self.server_path(prefix)?,
@@ -588,6 +642,8 @@ impl Client {
     }
 
     /// Number of descendants of `path` (children, grandchildren, ...).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn get_all_children_number(&self, path: &str) -> Result<i32> {
         let req = Request::GetAllChildrenNumber(PathRequest {
             path: self.server_path(path)?,
@@ -599,6 +655,8 @@ impl Client {
     }
 
     /// The identities this session is authenticated as.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
     pub async fn who_am_i(&self) -> Result<Vec<ClientInfo>> {
         match self.call(Request::WhoAmI, None).await? {
             Response::WhoAmI(v) => Ok(v),
@@ -608,6 +666,9 @@ impl Client {
 
     /// Adds a persistent watch on `path` (or its whole subtree, recursive mode). Events keep
     /// coming until the session ends or the watch is removed; it survives reconnects.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply and the watch; the server may still
+    /// add the watch, whose events then go nowhere (it is not re-registered after a reconnect).
     pub async fn add_watch(&self, path: &str, mode: AddWatchMode) -> Result<PersistentWatch> {
         let (kind, m) = match mode {
             AddWatchMode::Persistent => (WatchKind::Persistent, add_watch_mode::PERSISTENT),
@@ -627,6 +688,9 @@ impl Client {
 
     /// Removes this client's watches of `kind` on `path`, on the server and locally; each
     /// removed watch receives a `*WatchRemoved` event. Fails with `NoWatcher` if there is none.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply; the watches may still be removed
+    /// (and get their `*WatchRemoved` events).
     pub async fn remove_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
         let req = Request::RemoveWatches(WatchesRequest {
             path: self.server_path(path)?,
@@ -636,6 +700,8 @@ impl Client {
     }
 
     /// Asks the server whether this client has watches of `kind` on `path` (`NoWatcher` if not).
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a check changes nothing).
     pub async fn check_watches(&self, path: &str, kind: WatcherType) -> Result<()> {
         let req = Request::CheckWatches(WatchesRequest {
             path: self.server_path(path)?,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 /// `Check` exists only here on purpose: a standalone `check` request crashes ZooKeeper 3.8.0
 /// servers, so the API cannot express one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op {
     /// Create a node (with the client's default ACL unless `acl` is given).
     Create {
@@ -85,6 +86,7 @@ impl Op {
 
 /// The result of one operation of a successful transaction, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpResult {
     /// The created node's path (with the sequence suffix) and, where the server gives it, its Stat.
     Create {
@@ -106,6 +108,7 @@ pub enum OpResult {
 
 /// One read of a [`Client::multi_read`](crate::Client::multi_read).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadOp {
     /// Read a node's data.
     GetData(String),
@@ -115,6 +118,7 @@ pub enum ReadOp {
 
 /// The result of one read: reads fail independently of each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadResult {
     /// Data and Stat of the node.
     Data(Bytes, Stat),

@@ -48,6 +48,7 @@ impl Default for ConnectOptions {
 impl ConnectOptions {
     /// The session timeout to ask for (default 10 s). The server clamps it into its own
     /// `[minSessionTimeout, maxSessionTimeout]`; [`Client::session_timeout`] tells the result.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn session_timeout(mut self, t: Duration) -> Self {
         self.session.session_timeout = t;
         self
@@ -55,6 +56,7 @@ impl ConnectOptions {
 
     /// Time allowed for one server's TCP connect plus handshake before the next server is tried
     /// (default: session timeout / number of servers, at least 250 ms).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.session.connect_timeout = Some(t);
         self
@@ -62,6 +64,7 @@ impl ConnectOptions {
 
     /// How long `connect` waits for the first session before failing with
     /// [`Error::Unreachable`](crate::Error::Unreachable) (default: the session timeout).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn establish_timeout(mut self, t: Duration) -> Self {
         self.establish_timeout = Some(t);
         self
@@ -70,6 +73,7 @@ impl ConnectOptions {
     /// How long a request may wait for a connection while the client is disconnected before
     /// failing with [`Error::Timeout`](crate::Error::Timeout) (default: no limit; it still fails
     /// when the session expires).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn request_timeout(mut self, t: Duration) -> Self {
         self.session.request_timeout = Some(t);
         self
@@ -78,6 +82,7 @@ impl ConnectOptions {
     /// Largest reply frame accepted (default `jute.maxbuffer` + header room). A larger reply
     /// fails its request with [`Error::FrameTooLarge`](crate::Error::FrameTooLarge) instead of
     /// being buffered.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
         self
@@ -92,12 +97,14 @@ impl ConnectOptions {
     /// call made with fewer requests in flight (a lock, a barrier, one call at a time) is
     /// never delayed. Turn it off if you pipeline deeply and every millisecond of each reply's
     /// latency matters more than CPU.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn coalesce_replies(mut self, on: bool) -> Self {
         self.coalesce_replies = on;
         self
     }
 
     /// How many requests may wait for a connection while disconnected (default 10 000).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn max_queued_requests(mut self, n: usize) -> Self {
         self.session.max_queued = n;
         self
@@ -115,6 +122,7 @@ impl ConnectOptions {
     /// unknown to the others: [`Client::session_id`] then changes once, and watches are
     /// registered again with the new session. Such a session is never declared expired on the
     /// client's clock either: it owns no ephemeral nodes, and the next handshake replaces it.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.session.read_only = allowed;
         self
@@ -142,12 +150,14 @@ impl ConnectOptions {
     ///     .await?;
     /// # Ok(()) }
     /// ```
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn server_sync_limit(mut self, s: Duration) -> Self {
         self.session.server_sync_limit = s;
         self
     }
 
     /// Credentials sent on every (re)connect, e.g. `("digest", b"user:password")`.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn auth(mut self, scheme: &str, auth: &[u8]) -> Self {
         self.session
             .auth
@@ -156,12 +166,14 @@ impl ConnectOptions {
     }
 
     /// A chroot: every path is relative to it. Also accepted as a connect-string suffix.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn chroot(mut self, root: &str) -> Self {
         self.chroot = Some(root.to_string());
         self
     }
 
     /// The ACL used by `create` (default: world-readable and writable, `OPEN_ACL_UNSAFE`).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn default_acl(mut self, acl: Vec<Acl>) -> Self {
         self.default_acl = acl;
         self
@@ -169,12 +181,15 @@ impl ConnectOptions {
 
     /// Attach to an existing session instead of creating one (its id and password, from
     /// [`Client::session_id`] and [`Client::session_passwd`]).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn resume_session(mut self, id: i64, passwd: &[u8]) -> Self {
         self.session.resume = Some((id, Bytes::copy_from_slice(passwd)));
         self
     }
 
     /// Connects with these options; see [`Client::connect`].
+    ///
+    /// **Cancel-safety:** as for [`Client::connect`].
     pub async fn connect(self, hosts: &str) -> Result<Client> {
         Client::connect_with(hosts, self).await
     }

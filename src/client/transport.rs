@@ -1,6 +1,7 @@
 //! The socket side of the driver: the TCP connection (or the attempt to open one), its read
-//! and write buffers and its reply-coalescing mark. Reads frames into the session; writes what
-//! the session encoded; reports why a connection failed as a [`ConnectionError`].
+//! and write buffers and its reply-coalescing mark. Reads frames into the session (cut by a
+//! [`FrameDecoder`]); writes what the session encoded; reports why a connection failed as a
+//! [`ConnectionError`].
 
 use super::coalesce::{self, LowWater};
 use super::sink::{Reply, Sink};
@@ -8,15 +9,47 @@ use super::socket::ConnectFuture;
 use crate::error::ConnectionError;
 use crate::proto::{take_frame, FrameError};
 use crate::session::Session;
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::io;
 use std::pin::Pin;
 use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
+use tokio_util::codec::Decoder;
 
 /// Read size: many replies per read; small enough that an idle client holds little memory.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// ZooKeeper's framing ([`take_frame`]: a 4-byte signed length, then the payload) as a
+/// tokio-util [`Decoder`] whose errors are the driver's: a frame above the limit is
+/// [`ConnectionError::FrameTooLarge`] (so its requests fail with `FrameTooLarge`), any other
+/// framing error a protocol violation.
+///
+/// Not `LengthDelimitedCodec`: ZooKeeper's length is signed, and a negative one must be
+/// reported as such, not as a huge unsigned frame.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameDecoder {
+    max_frame: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder refusing payloads longer than `max_frame` bytes.
+    pub(crate) fn new(max_frame: usize) -> FrameDecoder {
+        FrameDecoder { max_frame }
+    }
+}
+
+impl Decoder for FrameDecoder {
+    type Item = Bytes;
+    type Error = ConnectionError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ConnectionError> {
+        take_frame(src, self.max_frame).map_err(|e| match e {
+            FrameError::TooLarge { len, max } => ConnectionError::FrameTooLarge { len, max },
+            e => ConnectionError::Protocol(e.to_string()),
+        })
+    }
+}
 
 /// One connection's socket and buffers.
 pub(crate) struct Transport {
@@ -28,7 +61,7 @@ pub(crate) struct Transport {
     pub(crate) low_water: LowWater,
     pub(crate) fallback: Pin<Box<Sleep>>,
     coalesce_replies: bool,
-    max_frame: usize,
+    frames: FrameDecoder,
 }
 
 impl Transport {
@@ -42,7 +75,7 @@ impl Transport {
             low_water: LowWater::new(coalesce_replies),
             fallback: Box::pin(idle),
             coalesce_replies,
-            max_frame,
+            frames: FrameDecoder::new(max_frame),
         }
     }
 
@@ -120,22 +153,13 @@ impl Transport {
                 Err(e) => Some(e.into()),
             };
             let now = Instant::now();
-            loop {
-                match take_frame(&mut self.rbuf, self.max_frame) {
-                    Ok(Some(frame)) => {
-                        session.on_frame(now, frame);
-                        if session.epoch() != epoch {
-                            // The session dropped this connection (protocol violation, expiry):
-                            // what is left in the buffer belongs to a stream we no longer trust.
-                            self.rbuf.clear();
-                            return Ok(());
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(FrameError::TooLarge { len, max }) => {
-                        return Err(ConnectionError::FrameTooLarge { len, max })
-                    }
-                    Err(e) => return Err(ConnectionError::Protocol(e.to_string())),
+            while let Some(frame) = self.frames.decode(&mut self.rbuf)? {
+                session.on_frame(now, frame);
+                if session.epoch() != epoch {
+                    // The session dropped this connection (protocol violation, expiry): what
+                    // is left in the buffer belongs to a stream we no longer trust.
+                    self.rbuf.clear();
+                    return Ok(());
                 }
             }
             if let Some(reason) = lost {
@@ -156,5 +180,29 @@ impl Transport {
         if let Some(s) = &self.stream {
             self.low_water.lower(s);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoder_cuts_frames_by_take_frame_and_reports_the_drivers_errors() {
+        let mut d = FrameDecoder::new(4);
+        let mut buf = BytesMut::from(&[0, 0, 0, 1, 9, 0, 0][..]);
+        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), &[9][..]);
+        assert!(d.decode(&mut buf).unwrap().is_none(), "incomplete length");
+        buf.extend_from_slice(&[0, 5]);
+        assert!(matches!(
+            d.decode(&mut buf),
+            Err(ConnectionError::FrameTooLarge { len: 5, max: 4 })
+        ));
+        let mut buf = BytesMut::from(&[0xff, 0xff, 0xff, 0xfe][..]);
+        match d.decode(&mut buf) {
+            Err(ConnectionError::Protocol(reason)) => assert!(reason.contains("-2"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(d.decode_eof(&mut BytesMut::new()).unwrap().is_none());
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 /// How a node is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CreateMode {
     /// Stays until deleted.
     Persistent,
@@ -60,6 +61,7 @@ impl CreateMode {
 
 /// The kind of a persistent watch added with [`Client::add_watch`](crate::Client::add_watch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AddWatchMode {
     /// Created, deleted, data-changed and children-changed events of one node.
     Persistent,
@@ -69,6 +71,7 @@ pub enum AddWatchMode {
 
 /// Which watches [`Client::remove_watches`](crate::Client::remove_watches) removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WatcherType {
     /// Child watches.
     Children,

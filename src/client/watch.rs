@@ -31,12 +31,15 @@ impl Future for OneshotWatch {
 /// A persistent (or persistent-recursive) watch: every matching event, in order, until the
 /// session ends (then one error) or the watch is dropped.
 #[derive(Debug)]
+#[must_use = "a persistent watch delivers events only to whoever reads them; dropping it ends it"]
 pub struct PersistentWatch {
     pub(crate) rx: mpsc::UnboundedReceiver<Result<WatchedEvent, Error>>,
 }
 
 impl PersistentWatch {
     /// The next event; `Some(Err(..))` once when the session ends, then `None`.
+    ///
+    /// **Cancel-safety:** a dropped call loses no event; the next call returns it.
     pub async fn next(&mut self) -> Option<Result<WatchedEvent, Error>> {
         self.rx.recv().await
     }
@@ -49,12 +52,15 @@ impl PersistentWatch {
 
 /// Every session state transition, in order, starting with the state at subscription.
 #[derive(Debug)]
+#[must_use = "state transitions are seen only by reading them"]
 pub struct StateChanges {
     pub(crate) rx: mpsc::UnboundedReceiver<SessionState>,
 }
 
 impl StateChanges {
     /// The next state; `None` once the client is gone and every state was seen.
+    ///
+    /// **Cancel-safety:** a dropped call loses no transition; the next call returns it.
     pub async fn next(&mut self) -> Option<SessionState> {
         self.rx.recv().await
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// What happened on one server while `connect` waited for a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostAttempt {
     /// The server, as `host:port`.
     pub host: String,

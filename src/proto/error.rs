@@ -10,6 +10,7 @@
 /// Decoders never panic and never allocate from an unchecked length; every malformed input ends
 /// in one of these variants instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before a fixed-size field could be read.
     #[error("unexpected end of input: needed {needed} bytes, {remaining} remaining")]
@@ -47,7 +48,8 @@ pub enum DecodeError {
 /// boundary (or refuses to buffer it), so the only safe reaction is to drop the connection.
 /// `TooLarge` is kept distinct so the client can report "reply too large" instead of
 /// reconnecting forever (a classic failure with huge getChildren replies).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The declared payload length exceeds the configured maximum.
     #[error("frame of {len} bytes exceeds the maximum of {max}")]
@@ -60,7 +62,4 @@ pub enum FrameError {
     /// The declared payload length was negative.
     #[error("negative frame length {0}")]
     NegativeLength(i32),
-    /// Reading from the underlying stream failed (only produced through the tokio codec).
-    #[error("io error: {0}")]
-    Io(#[from] std::io::Error),
 }

@@ -13,6 +13,7 @@ use super::jute::{Decode, Encode};
 /// Codes this crate does not know are kept as [`ErrorCode::Unknown`] rather than rejected, so a
 /// newer server's reply never becomes a decoding failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// 0: success. The default, as in jute where an unset int is 0.
     #[default]

@@ -6,7 +6,6 @@
 //! make it wait forever for a frame it would refuse anyway.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 
 use super::error::FrameError;
 
@@ -60,43 +59,6 @@ pub fn encode_frame_with(buf: &mut BytesMut, write: impl FnOnce(&mut BytesMut)) 
     let len = buf.len() - start - FRAME_HEADER_LEN;
     let len = i32::try_from(len).unwrap_or(i32::MAX);
     buf[start..start + FRAME_HEADER_LEN].copy_from_slice(&len.to_be_bytes());
-}
-
-/// A [`tokio_util::codec::Decoder`] yielding complete frame payloads as `Bytes`.
-///
-/// Written on [`take_frame`] rather than `LengthDelimitedCodec` because ZooKeeper's length is
-/// signed and a negative one must be reported as such, not as a huge unsigned frame.
-#[derive(Debug, Clone)]
-pub struct FrameDecoder {
-    max_frame: usize,
-}
-
-impl FrameDecoder {
-    /// A decoder refusing payloads longer than `max_frame` bytes.
-    pub fn new(max_frame: usize) -> Self {
-        FrameDecoder { max_frame }
-    }
-
-    /// The configured payload limit.
-    pub fn max_frame(&self) -> usize {
-        self.max_frame
-    }
-}
-
-/// Uses [`DEFAULT_MAX_FRAME`], matching a server with the default `jute.maxbuffer`.
-impl Default for FrameDecoder {
-    fn default() -> Self {
-        FrameDecoder::new(DEFAULT_MAX_FRAME)
-    }
-}
-
-impl Decoder for FrameDecoder {
-    type Item = Bytes;
-    type Error = FrameError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        take_frame(src, self.max_frame)
-    }
 }
 
 #[cfg(test)]
@@ -155,18 +117,5 @@ mod tests {
         assert_eq!(take_frame(&mut buf, 10).unwrap().unwrap(), &b"hello"[..]);
         assert_eq!(take_frame(&mut buf, 10).unwrap().unwrap(), &b""[..]);
         assert!(buf.is_empty());
-    }
-
-    #[test]
-    fn tokio_decoder_uses_the_same_rules() {
-        let mut d = FrameDecoder::new(4);
-        assert_eq!(FrameDecoder::default().max_frame(), DEFAULT_MAX_FRAME);
-        let mut buf = BytesMut::from(&[0, 0, 0, 1, 9, 0, 0, 0, 5][..]);
-        assert_eq!(d.decode(&mut buf).unwrap().unwrap(), &[9][..]);
-        assert!(matches!(
-            d.decode(&mut buf),
-            Err(FrameError::TooLarge { len: 5, max: 4 })
-        ));
-        assert!(d.decode_eof(&mut BytesMut::new()).unwrap().is_none());
     }
 }

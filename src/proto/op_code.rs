@@ -10,6 +10,7 @@ use super::jute::{Decode, Encode};
 /// Unknown values are kept as [`OpCode::Unknown`] so decoding a header never fails on a value
 /// from a newer server; whoever interprets the body decides whether it can handle it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum OpCode {
     /// 0: watch notification. The default, as in jute where an unset int is 0.
     #[default]

@@ -13,6 +13,7 @@ use super::records::*;
 
 /// One write inside a `multi` transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MultiOp {
     /// create (1); the result is a plain path.
     Create(CreateRequest),
@@ -83,6 +84,7 @@ impl MultiOp {
 
 /// One read inside a `multiRead` batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MultiReadOp {
     /// getChildren (8), encoded as `{path, watch}`.
     GetChildren(PathWatchRequest),
@@ -125,6 +127,7 @@ impl MultiReadOp {
 
 /// Every request the client can send after the handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Request {
     /// create (1).
     Create(CreateRequest),

@@ -15,6 +15,7 @@ use super::records::*;
 
 /// The outcome of one op inside a multi or multiRead reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MultiResult {
     /// create (1); also what a 3.8 server returns for create2 inside multi.
     Create {
@@ -131,6 +132,7 @@ impl MultiResult {
 
 /// The decoded body of a successful reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Response {
     /// No body: delete, setWatches(2), checkWatches, removeWatches, auth, ping, closeSession.
     Empty,

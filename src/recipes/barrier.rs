@@ -3,11 +3,11 @@
 use super::lock_node::new_id;
 use super::retry::{pause_if_local, retry_or_fail, retrying, unless_no_node};
 use super::support::{after_sync_if, create_path};
-use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::parent;
-use crate::proto::Acl;
-use crate::proto::ErrorCode;
+use crate::Acl;
+use crate::ErrorCode;
+use crate::{Client, CreateMode};
 use bytes::Bytes;
 
 /// A barrier: while its node exists, [`Barrier::wait`] blocks; deleting it
@@ -48,6 +48,7 @@ impl Barrier {
     }
 
     /// The ACL of the barrier node and any parents created.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> Barrier {
         self.acl = acl;
         self

@@ -7,9 +7,9 @@
 
 use super::retry::{retrying, unless_no_node};
 use super::support::find_own;
-use crate::client::Client;
 use crate::error::Result;
 use crate::paths::join;
+use crate::Client;
 use crate::{ErrorCode, Stat};
 
 /// True if `stat` is that of an ephemeral node of this client's session: the owner check

@@ -3,11 +3,11 @@
 use super::cleanup::{delete_if_owned, is_ours, DeleteOnDrop, Leftover};
 use super::retry::{pause_if_local, retry_or_fail, retrying, unless_no_node};
 use super::support::{after_sync_if, create_path};
-use crate::client::{Client, CreateMode, Op, ReadOp, ReadResult};
 use crate::error::{Error, Result};
 use crate::paths::join;
-use crate::proto::Acl;
 use crate::validate_path;
+use crate::Acl;
+use crate::{Client, CreateMode, Op, ReadOp, ReadResult};
 
 /// Name of the node whose creation releases the entering participants.
 const READY: &str = "ready";
@@ -63,6 +63,7 @@ impl DoubleBarrier {
     }
 
     /// The ACL of the barrier's nodes.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> DoubleBarrier {
         self.acl = acl;
         self

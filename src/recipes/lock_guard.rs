@@ -8,9 +8,9 @@
 use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::lock_node::{LockKind, LockNode};
 use super::retry::retrying;
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::session::EventType;
+use crate::Client;
+use crate::EventType;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 /// Why a held lock was lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LockLost {
     /// The session ended (usually [`Error::SessionExpired`]): the server has removed, or is
     /// about to remove, the lock node, and another process may already hold the lock.
@@ -81,6 +82,7 @@ struct Seen {
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
+#[must_use = "dropping a guard releases the lock at once (in the background)"]
 pub struct LockGuard {
     client: Client,
     node: String,
@@ -251,7 +253,7 @@ impl LockGuard {
 async fn monitor(
     client: Client,
     node: String,
-    mut states: crate::client::StateChanges,
+    mut states: crate::StateChanges,
     tx: watch::Sender<Seen>,
 ) {
     let lost = async {

@@ -2,9 +2,9 @@
 
 use super::lock_guard::LockGuard;
 use super::rwlock::RwLock;
-use crate::client::Client;
 use crate::error::Result;
-use crate::proto::Acl;
+use crate::Acl;
+use crate::Client;
 
 /// A distributed mutual-exclusion lock. Interoperates with [`RwLock::write`] on the same path
 /// (and excludes its readers).
@@ -32,6 +32,7 @@ impl Mutex {
     }
 
     /// The ACL for the lock nodes and any parents created.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(self, acl: Vec<Acl>) -> Mutex {
         Mutex {
             inner: self.inner.with_acl(acl),
@@ -39,6 +40,7 @@ impl Mutex {
     }
 
     /// Data stored in each lock node.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_data(self, data: &[u8]) -> Mutex {
         Mutex {
             inner: self.inner.with_data(data),

@@ -5,11 +5,11 @@ use super::lock_guard::LockGuard;
 use super::lock_node::{self, LockKind, LockNode};
 use super::retry::{pause_if_local, retry_or_fail, retrying};
 use super::support::{basename, create_protected};
-use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::join;
-use crate::proto::Acl;
 use crate::validate_path;
+use crate::Acl;
+use crate::{Client, CreateMode};
 use bytes::Bytes;
 
 /// A read-write lock on a ZooKeeper path, shared by every process that uses the same path
@@ -64,12 +64,14 @@ impl RwLock {
     }
 
     /// The ACL for the lock nodes and any parents created (default: open).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_acl(mut self, acl: Vec<Acl>) -> RwLock {
         self.acl = acl;
         self
     }
 
     /// Data stored in each lock node (e.g. the holder's host name, for operators).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn with_data(mut self, data: &[u8]) -> RwLock {
         self.data = Bytes::copy_from_slice(data);
         self

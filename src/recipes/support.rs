@@ -3,10 +3,10 @@
 //! `retry`, deleting and delete-on-drop in `cleanup`.)
 
 use super::retry::{retry_or_fail, retrying, unless_no_node};
-use crate::client::{Client, CreateMode};
 use crate::error::{Error, Result};
 use crate::paths::{join, parent};
-use crate::proto::Acl;
+use crate::Acl;
+use crate::{Client, CreateMode};
 
 /// Runs `read` right behind a `sync` of `path`, pipelined (one round trip's wait, not two):
 /// the server answers the read only after it has caught up with the leader. Replies come in

@@ -4,6 +4,7 @@ use crate::proto::watcher_event_type as t;
 
 /// What happened to a watched node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventType {
     /// The node was created.
     NodeCreated,

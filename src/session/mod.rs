@@ -33,11 +33,11 @@ mod tests;
 
 pub use chroot::Chroot;
 pub use event::{EventType, WatchedEvent};
-pub use hosts::{parse_connect_string, ConnectString, HostPort, HostRing, Rng};
-pub use lease::{forward_bound, CLOCK_RATE_DIVISOR};
-pub use read_only::{FIRST_PROBE, MAX_PROBE_INTERVAL};
+pub use hosts::{parse_connect_string, HostPort, HostRing, Rng};
 pub use state::SessionState;
-pub use watches::{SetWatchesBatch, WatchKind, WatchRegistry, WatchSink, SET_WATCHES_BATCH_BYTES};
+#[cfg(test)]
+pub use watches::SET_WATCHES_BATCH_BYTES;
+pub use watches::{SetWatchesBatch, WatchKind, WatchRegistry, WatchSink};
 
 use crate::error::{ConnectionError, Error, Unreachable};
 use crate::proto::{
@@ -313,13 +313,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     /// The highest zxid seen in a reply.
+    #[cfg(test)]
     pub fn last_zxid(&self) -> i64 {
         self.last_zxid
-    }
-
-    /// The chroot of this session.
-    pub fn chroot(&self) -> &Chroot {
-        &self.cfg.chroot
     }
 
     /// Requests sent and not yet answered.
@@ -328,6 +324,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     /// Requests waiting for a connection.
+    #[cfg(test)]
     pub fn queued(&self) -> usize {
         self.queued.len()
     }

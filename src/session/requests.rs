@@ -166,6 +166,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     }
 
     /// The error every call fails with once the session is terminal.
+    #[cfg(test)]
     pub fn terminal_error(&self) -> Option<&Error> {
         self.terminal_error.as_ref()
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 ///
 /// `Expired`, `AuthFailed` and `Closed` are terminal: the client never leaves them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionState {
     /// Establishing the first connection.
     Connecting,

@@ -110,6 +110,7 @@ impl<W: WatchSink> WatchRegistry<W> {
     }
 
     /// True when nothing is registered.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.maps.iter().all(HashMap::is_empty)
     }

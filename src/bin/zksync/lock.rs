@@ -118,5 +118,7 @@ fn describe(lost: &LockLost) -> String {
              expired the session and given the lock to another process)"
                 .into()
         }
+        // A reason added to the library after this tool was written.
+        other => format!("{other:?}"),
     }
 }

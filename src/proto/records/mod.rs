@@ -42,22 +42,25 @@ macro_rules! record {
     };
 }
 
-pub mod acl;
-pub mod auth;
-pub mod connect;
-pub mod header;
-pub mod misc;
-pub mod multi;
-pub mod node;
-pub mod stat;
-pub mod watch;
+pub(crate) mod acl;
+mod auth;
+mod connect;
+mod header;
+mod misc;
+mod multi;
+mod node;
+pub(crate) mod stat;
+mod watch;
 
-pub use acl::*;
+// `Acl`, `Id`, `perms` and `Stat` are public at the crate root only (see `proto`).
+pub(crate) use acl::Acl;
+#[cfg(test)]
+pub(crate) use acl::Id;
 pub use auth::*;
 pub use connect::*;
 pub use header::*;
 pub use misc::*;
 pub use multi::*;
 pub use node::*;
-pub use stat::*;
+pub(crate) use stat::Stat;
 pub use watch::*;
