@@ -7,6 +7,10 @@
 #[macro_use]
 pub mod records;
 
+// Before the modules that use it (`macro_rules!` scoping is textual).
+#[macro_use]
+mod wire_enum;
+
 pub mod error;
 pub mod error_code;
 pub mod frame;
