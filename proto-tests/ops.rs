@@ -1,8 +1,8 @@
 //! Every operation: its success path and typical errors.
 
-use crate::common::*;
 use zksync::proto::perms;
 use zksync::{Acl, CreateMode, Error, ErrorCode, Id};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn create_get_set_delete() {
