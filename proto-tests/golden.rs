@@ -329,6 +329,24 @@ impl Golden {
         });
     }
 
+    /// A wire enum's `ALL` against the vector (its values in their order), and every variant
+    /// back through `from_i32`.
+    fn codes<T: Copy + PartialEq + Debug>(
+        &mut self,
+        name: &'static str,
+        all: &[T],
+        as_i32: fn(T) -> i32,
+        from_i32: fn(i32) -> T,
+    ) {
+        let values: Vec<i32> = all.iter().map(|&c| as_i32(c)).collect();
+        self.ints(name, &values);
+        for &c in all {
+            if from_i32(as_i32(c)) != c {
+                self.fail(name, "from_i32", format!("{c:?} does not round-trip"));
+            }
+        }
+    }
+
     /// Every failure, including vectors in the file that no check looked at.
     fn all_failures(self) -> (Vec<String>, usize, usize) {
         let mut failures = self.failures;
@@ -357,29 +375,13 @@ impl Golden {
 fn constants(g: &mut Golden) {
     // The tables themselves are written once, in `wire_enum!` (src/proto/op_code.rs and
     // error_code.rs): the vectors check their values and their order.
-    let values: Vec<i32> = OpCode::ALL.iter().map(|op| op.as_i32()).collect();
-    g.ints("op_codes", &values);
-    for op in OpCode::ALL {
-        if OpCode::from_i32(op.as_i32()) != op {
-            g.fail(
-                "op_codes",
-                "from_i32",
-                format!("{op:?} does not round-trip"),
-            );
-        }
-    }
-
-    let values: Vec<i32> = ErrorCode::ALL.iter().map(|e| e.as_i32()).collect();
-    g.ints("error_codes", &values);
-    for e in ErrorCode::ALL {
-        if ErrorCode::from_i32(e.as_i32()) != e {
-            g.fail(
-                "error_codes",
-                "from_i32",
-                format!("{e:?} does not round-trip"),
-            );
-        }
-    }
+    g.codes("op_codes", &OpCode::ALL, OpCode::as_i32, OpCode::from_i32);
+    g.codes(
+        "error_codes",
+        &ErrorCode::ALL,
+        ErrorCode::as_i32,
+        ErrorCode::from_i32,
+    );
 
     use create_mode::*;
     g.ints(
