@@ -231,6 +231,18 @@ impl H {
         std::mem::take(&mut *self.events.borrow_mut())
     }
 
+    /// Expects that exactly one ping was written since the last look.
+    #[track_caller]
+    pub(super) fn expect_ping(&mut self) {
+        assert_eq!(
+            self.sent(),
+            vec![Sent {
+                xid: xid::PING,
+                req: Request::Ping
+            }]
+        );
+    }
+
     /// Submits a request; the returned id names both its result and its watch events.
     pub(super) fn submit(&mut self, req: Request, watch: Option<WatchKind>) -> u32 {
         self.next_id += 1;

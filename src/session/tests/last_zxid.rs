@@ -29,23 +29,11 @@ fn last_zxid_advances_only_on_higher_positive_zxids() {
     assert_eq!(h.results()[1].1, Err(Error::Server(ErrorCode::NodeExists)));
     // Pings count, but never backwards.
     h.tick(1_000);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     h.reply(xid::PING, 0x0f, ErrorCode::Ok, None);
     assert_eq!(h.s.last_zxid(), 0x11);
     h.tick(2_000);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     h.reply(xid::PING, 0x20, ErrorCode::Ok, None);
     assert_eq!(h.s.last_zxid(), 0x20);
     for (at, zxid) in [(3_000, 0), (4_000, -1)] {

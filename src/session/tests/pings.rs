@@ -10,13 +10,7 @@ fn ping_after_a_sixth_of_the_timeout_idle_not_before() {
     h.tick(499);
     assert!(h.frames().is_empty(), "no ping before T/6");
     h.tick(500);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     // Next ping T/6 after this one; read timeout 2T/3 after the last frame (the handshake).
     assert_eq!(h.deadline_ms(), Some(1_000));
     h.at(510);
@@ -25,13 +19,7 @@ fn ping_after_a_sixth_of_the_timeout_idle_not_before() {
     h.tick(999);
     assert!(h.frames().is_empty());
     h.tick(1_000);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     assert!(
         h.actions().is_empty(),
         "the ping reply at 510 kept the connection alive"
@@ -54,13 +42,7 @@ fn pings_keep_their_pace_whatever_else_is_sent() {
     h.at(450);
     h.reply_ok(1, 5, Response::Stat(stat(1)));
     h.tick(500);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     // Traffic all along: still a ping every T/6.
     for at in [600, 700, 800, 900] {
         h.at(at);
@@ -69,13 +51,7 @@ fn pings_keep_their_pace_whatever_else_is_sent() {
     }
     assert_eq!(h.deadline_ms(), Some(1_000));
     h.tick(1_000);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
 }
 
 #[test]
@@ -87,13 +63,7 @@ fn read_timeout_drops_and_connects_to_the_next_host_with_the_same_session() {
     let id = h.submit(get_data("/slow", false), None);
     h.sent();
     h.tick(1_000);
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     h.tick(1_999);
     assert!(h.actions().is_empty(), "not silent for 2T/3 yet");
     assert_eq!(h.deadline_ms(), Some(2_000));
@@ -149,13 +119,7 @@ fn any_frame_counts_as_liveness() {
     h.notify(ev::NODE_CREATED, "/other");
     h.tick(2_000);
     assert!(h.actions().is_empty(), "a notification at 1900 is liveness");
-    assert_eq!(
-        h.sent(),
-        vec![Sent {
-            xid: xid::PING,
-            req: Request::Ping
-        }]
-    );
+    h.expect_ping();
     // Pings every T/6 (unanswered here) do not count as liveness; the read timeout comes 2T/3
     // after the last frame, the notification at 1900.
     for at in [2_500, 3_000, 3_500] {
