@@ -1,8 +1,8 @@
 //! `zksync barrier set|unset|wait`.
 
-use crate::common::Namespace;
 use crate::support::*;
 use std::time::Duration;
+use zksync_test_support::Namespace;
 
 #[tokio::test]
 async fn set_unset_wait() {

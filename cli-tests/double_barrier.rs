@@ -1,8 +1,8 @@
 //! `zksync double-barrier`.
 
-use crate::common::Namespace;
 use crate::support::*;
 use std::time::Duration;
+use zksync_test_support::Namespace;
 
 #[tokio::test]
 async fn three_processes_enter_and_leave_together() {

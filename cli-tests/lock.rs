@@ -1,9 +1,9 @@
 //! `zksync lock`: mutual exclusion, shared readers, exit statuses, timeouts, signals.
 
-use crate::common::{client, Namespace};
 use crate::support::*;
 use std::time::Duration;
 use zksync::recipes::RwLock;
+use zksync_test_support::{client, Namespace};
 
 /// Children of the lock's node (its queue), via the namespace's admin client.
 async fn queue(ns: &Namespace, lock: &str) -> Vec<String> {

@@ -1,17 +1,17 @@
 //! `zksync lock` when the lock is lost: the holder is cut off from ZooKeeper through a
 //! forwarder until its session expires; the command must be stopped and zksync exit 4.
 
-use crate::common::{client, peer_list, Forwarder, Namespace};
 use crate::support::*;
 use std::time::Duration;
 use zksync::recipes::RwLock;
+use zksync_test_support::{client, peer_list, Forwarder, Namespace};
 
 async fn lose_lock_while(script: &str, kill_after: &str) -> (Output, Scratch, Namespace) {
     let ns = Namespace::new("cli-lost").await;
     let lock = ns.path("lock");
     let dir = Scratch::new("lost");
     let fwd = Forwarder::start(&peer_list()[0]).await;
-    let hosts = fwd.hosts();
+    let hosts = fwd.addr.clone();
     let mut cmd = zksync(&[
         "--servers",
         &hosts,
@@ -29,7 +29,7 @@ async fn lose_lock_while(script: &str, kill_after: &str) -> (Output, Scratch, Na
     cmd.env("DIR", &dir.path);
     let mut p = Proc::start(cmd);
     dir.wait_for(&mut p, "ready").await;
-    fwd.cut();
+    fwd.cut_off();
     let out = p.finish().await;
     // The server expired the session too: another process gets the lock.
     let other = client().await;

@@ -1,8 +1,6 @@
 //! Integration tests of the `zksync` command-line tool: they run the built binary against the
 //! real ensemble (`ZOOKEEPER_PEERS`), with real child processes.
 
-#[path = "../proto-tests/common/mod.rs"]
-mod common;
 mod support;
 
 mod barrier;

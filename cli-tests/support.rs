@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use crate::common::peers;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
+use zksync_test_support::peers;
 
 /// Hang guard for a zksync process that must finish (generous for a loaded 2-core machine).
 pub const GUARD: Duration = Duration::from_secs(40);

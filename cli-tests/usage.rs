@@ -102,8 +102,8 @@ async fn every_subcommand_has_help_with_an_example() {
 
 #[tokio::test]
 async fn chroot_suffix_is_honoured() {
-    let ns = crate::common::Namespace::new("cli-chroot").await;
-    let servers = format!("{}{}", crate::common::peers(), ns.root);
+    let ns = zksync_test_support::Namespace::new("cli-chroot").await;
+    let servers = format!("{}{}", zksync_test_support::peers(), ns.root);
     // Paths are relative to the chroot: the lock lives at <root>/jobs/nightly.
     let out = run(&["--servers", &servers, "lock", "/jobs/nightly", "--", "true"]).await;
     assert_eq!(out.code(), 0, "{out:?}");
@@ -115,7 +115,7 @@ async fn chroot_suffix_is_honoured() {
         .unwrap()
         .is_some());
     // A chroot that does not exist: one line with a hint, exit 2.
-    let missing = format!("{}{}/missing", crate::common::peers(), ns.root);
+    let missing = format!("{}{}/missing", zksync_test_support::peers(), ns.root);
     let out = run(&["--servers", &missing, "lock", "/l", "--", "true"]).await;
     assert_eq!(out.code(), 2, "{out:?}");
     assert_one_line_error(&out);

@@ -16,9 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::JoinHandle;
 use zksync::Client;
+// Shared with the integration tests (test-support/, a dev-dependency): a TCP forwarder the demo
+// cuts to make the holder lose its session, and the recursive delete that removes its tree.
+use zksync_test_support::{delete_tree, Forwarder};
 
 /// One line printed by a process, or its exit.
 #[derive(Clone, Debug)]
@@ -388,7 +390,7 @@ async fn lost_lock(d: &Demo) {
         .next()
         .unwrap_or("127.0.0.1:2181")
         .to_string();
-    let proxy = Proxy::start(&servers).await;
+    let proxy = Forwarder::start(&servers).await;
     d.scene(
         "5. A lost lock: the holder is cut off from ZooKeeper",
         &[
@@ -432,7 +434,7 @@ async fn lost_lock(d: &Demo) {
     );
     tokio::time::sleep(Duration::from_millis(1000)).await;
     d.say("cutting the holder's connection to ZooKeeper");
-    proxy.cut();
+    proxy.cut_off(); // and no reconnect through it: the session expires
     let holder_code = holder.exit().await;
     let next_code = next.exit().await;
     d.check(
@@ -457,77 +459,6 @@ async fn lost_lock(d: &Demo) {
             show(old)
         ),
     );
-}
-
-/// A TCP proxy to one ZooKeeper server that can be cut: the holder loses its connection and
-/// cannot get a new one, so its session expires.
-struct Proxy {
-    addr: String,
-    cut: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<AbortHandle>>>,
-    acceptor: AbortHandle,
-}
-
-impl Proxy {
-    async fn start(upstream: &str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy address").to_string();
-        let cut = Arc::new(AtomicBool::new(false));
-        let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let (c, k, upstream) = (cut.clone(), conns.clone(), upstream.to_string());
-        let acceptor = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if c.load(Ordering::SeqCst) {
-                    continue; // dropped at once
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut out) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                });
-                k.lock().unwrap().push(task.abort_handle());
-            }
-        })
-        .abort_handle();
-        Proxy {
-            addr,
-            cut,
-            conns,
-            acceptor,
-        }
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
-        for h in self.conns.lock().unwrap().drain(..) {
-            h.abort();
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.acceptor.abort();
-    }
-}
-
-/// Removes `path` and everything below it.
-async fn delete_tree(client: &Client, path: &str) {
-    for _ in 0..20 {
-        let children = match client.get_children(path).await {
-            Ok((c, _)) => c,
-            Err(_) => return,
-        };
-        for c in children {
-            Box::pin(delete_tree(client, &format!("{path}/{c}"))).await;
-        }
-        match client.delete(path, None).await {
-            Err(e) if !e.is_no_node() => continue,
-            _ => return,
-        }
-    }
 }
 
 fn zksync_binary() -> PathBuf {
@@ -600,7 +531,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    delete_tree(&admin, &d.root).await;
+    let _ = delete_tree(&admin, &d.root).await; // best effort: what remains is only litter
     let _ = admin.delete("/zksync-demo", None).await; // only if no other run uses it
     admin.close().await;
     if interrupted {

@@ -10,12 +10,9 @@ use std::time::Duration;
 use toxiproxy_rust::client::Client as Toxiproxy;
 use zksync::{Client, ConnectOptions, CreateMode, SessionState};
 
-#[path = "../test-support/wait.rs"]
-mod wait;
-pub use wait::*;
-#[path = "../test-support/ensemble.rs"]
-mod ensemble;
-pub use ensemble::*;
+pub use zksync_test_support::ensemble::*;
+pub use zksync_test_support::tree::delete_tree;
+pub use zksync_test_support::wait::*;
 
 // ----- environment -----
 
@@ -106,28 +103,6 @@ pub async fn connected_node(c: &Client) -> usize {
         }
     })
     .await
-}
-
-/// Deletes `path` and its subtree (retrying while children come and go).
-pub async fn delete_tree(client: &Client, path: &str) -> zksync::Result<()> {
-    for _ in 0..50 {
-        let children = match client.get_children(path).await {
-            Ok((c, _)) => c,
-            Err(e) if e.is_no_node() => return Ok(()),
-            Err(e) if e.is_retryable() => continue,
-            Err(e) => return Err(e),
-        };
-        for c in children {
-            Box::pin(delete_tree(client, &format!("{path}/{c}"))).await?;
-        }
-        match client.delete(path, None).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_no_node() => return Ok(()),
-            Err(e) if e.is_terminal() => return Err(e),
-            Err(_) => continue,
-        }
-    }
-    Err(zksync::Error::Timeout)
 }
 
 // ----- Toxiproxy -----

@@ -1,7 +1,7 @@
 //! Digest authentication and ACL enforcement; authentication failure ends the session.
 
-use crate::common::*;
 use zksync::{perms, Acl, ConnectOptions, CreateMode, Error, ErrorCode, Id, SessionState};
+use zksync_test_support::*;
 
 fn digest_acl(user: &str, password: &str, perms: i32) -> Vec<Acl> {
     vec![Acl {
@@ -210,4 +210,31 @@ async fn auth_failure_with_credentials_given_at_connect() {
         }
     }
     ns.cleanup().await;
+}
+
+/// The digest ids above are computed by the test support crate: its SHA-1 and base64 first.
+#[test]
+fn sha1_and_base64_vectors() {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(
+        hex(&sha1(b"abc")),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(
+        hex(&sha1(
+            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+        )),
+        "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+    );
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    // The superDigest example from ZooKeeper's administrator guide (super:test).
+    assert_eq!(
+        digest_id("super", "test"),
+        "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+    );
 }

@@ -1,8 +1,8 @@
 //! `Client::background`: work handed to the client's driver (clean-up from a `Drop`) runs
 //! without a runtime in the caller and goes out before the session is closed.
 
-use crate::common::*;
 use zksync::CreateMode;
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn close_waits_for_background_deletes() {

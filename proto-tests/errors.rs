@@ -2,11 +2,11 @@
 //! with what happened there last, in one line; `source()` leads to the cause as a value and on
 //! to the operating system's `io::Error`.
 
-use crate::common::*;
 use crate::fake::*;
 use std::io;
 use std::time::Duration;
 use zksync::{ConnectOptions, ConnectionError, Error};
+use zksync_test_support::*;
 
 /// A loopback port nobody listens on (bound, then released).
 async fn closed_port() -> String {

@@ -2,13 +2,13 @@
 //! fails, or the call fails with ConnectionLoss / FrameTooLarge / Protocol), never panics and
 //! never hangs, and recovers when the next connection behaves.
 
-use crate::common::*;
 use crate::fake::*;
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use zksync::proto::{encode_frame_with, xid, ConnectResponse, Encode, ReplyHeader};
 use zksync::{Client, Error, ErrorCode, SessionState};
+use zksync_test_support::*;
 
 /// Connecting to `fake` fails with `Unreachable`, whose message names the fake's address and
 /// `cause` (what the fake did).

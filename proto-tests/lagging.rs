@@ -18,7 +18,6 @@
 //! getChildren, multiRead) do not show that node until a `sync`; after a sync they show
 //! everything. Writes always see the whole tree (a follower forwards them to the leader).
 
-use crate::common::guard;
 use crate::fake::{opts, read_frame};
 use bytes::{Bytes, BytesMut};
 use std::collections::{BTreeMap, HashSet};
@@ -33,6 +32,7 @@ use zksync::proto::{
 };
 use zksync::recipes::RwLock;
 use zksync::{ErrorCode, Stat};
+use zksync_test_support::guard;
 
 /// The first session id [`MemZk`] hands out (then +1 for each new session).
 pub(crate) const MEM_SESSION: i64 = 0x6d65_6d00_0000_0001;

@@ -1,9 +1,9 @@
 //! Frame limits: a reply larger than the client accepts is a distinct error, after which the
 //! client carries on (one reconnect, no loop); a request larger than the server accepts.
 
-use crate::common::*;
 use std::time::Duration;
 use zksync::{ConnectOptions, CreateMode, Error, Op, SessionState};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn reply_over_the_frame_limit_fails_that_call_and_the_client_recovers() {

@@ -3,7 +3,6 @@
 mod auth_acl;
 mod background;
 mod chroot;
-mod common;
 mod errors;
 mod fake;
 mod hostile;

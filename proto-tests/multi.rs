@@ -1,7 +1,7 @@
 //! Transactions: `multi` (all or nothing, with `check`) and `multi_read`.
 
-use crate::common::*;
 use zksync::{CreateMode, Error, ErrorCode, Op, OpResult, ReadOp, ReadResult};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn multi_success_applies_everything_in_order() {

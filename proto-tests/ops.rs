@@ -1,7 +1,7 @@
 //! Every operation: its success path and typical errors.
 
-use crate::common::*;
 use zksync::{perms, Acl, CreateMode, Error, ErrorCode, Id};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn create_get_set_delete() {

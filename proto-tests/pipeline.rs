@@ -2,9 +2,9 @@
 //! the client coalesces replies, see `ConnectOptions::coalesce_replies`) each get their own
 //! answer, with watch events delivered among them.
 
-use crate::common::*;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use zksync::{ConnectOptions, CreateMode, EventType};
+use zksync_test_support::*;
 
 const NODES: usize = 50;
 const CALLS: usize = 3000;

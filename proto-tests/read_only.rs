@@ -1,7 +1,6 @@
 //! Read-only servers: a session that allows them is served by a server cut off from the quorum,
 //! and leaves it for a read-write server as soon as one is there.
 
-use crate::common::*;
 use crate::fake::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zksync::proto::{ConnectRequest, Decode};
 use zksync::{ConnectOptions, CreateMode, Error, ErrorCode, EventType, SessionState};
+use zksync_test_support::*;
 
 /// Session ids the two fake servers hand out.
 const RO_SESSION: i64 = 0x0a0a_0000_0000_0001;

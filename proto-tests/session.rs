@@ -1,11 +1,11 @@
 //! Sessions across faults: reconnect with watch re-registration, resumption on another server,
 //! expiry (said by the server, or judged by the client), close.
 
-use crate::common::*;
 use std::time::Duration;
 use zksync::{
     AddWatchMode, Client, ConnectOptions, CreateMode, Error, EventType, SessionState, WatchedEvent,
 };
+use zksync_test_support::*;
 
 fn ev(event_type: EventType, path: &str) -> WatchedEvent {
     WatchedEvent {
@@ -21,7 +21,7 @@ fn is_disconnected(s: SessionState) -> bool {
 async fn client_via(fwd: &Forwarder, session_timeout: Duration) -> Client {
     ConnectOptions::default()
         .session_timeout(session_timeout)
-        .connect(&fwd.hosts())
+        .connect(&fwd.addr)
         .await
         .unwrap()
 }
@@ -71,7 +71,7 @@ async fn watches_are_rearmed_after_a_forced_reconnect() {
         Some(SessionState::Connected)
     );
 
-    fwd.cut();
+    fwd.cut_off();
     wait_state(&c, "disconnect", is_disconnected).await;
     // Change everything while the client cannot see it.
     admin.set_data(&data, b"1", None).await.unwrap();
@@ -141,7 +141,7 @@ async fn requests_wait_for_the_reconnect_and_in_flight_ones_fail() {
     let fwd = Forwarder::start(&peer_list()[0]).await;
     let c = client_via(&fwd, TEST_SESSION).await;
     let p = ns.path("n");
-    fwd.cut();
+    fwd.cut_off();
     wait_state(&c, "disconnect", is_disconnected).await;
     // Issued while disconnected: queued, sent after the reconnect, in order.
     let c2 = c.clone();
@@ -172,10 +172,10 @@ async fn request_timeout_while_disconnected() {
     let c = ConnectOptions::default()
         .session_timeout(TEST_SESSION)
         .request_timeout(Duration::from_millis(300))
-        .connect(&fwd.hosts())
+        .connect(&fwd.addr)
         .await
         .unwrap();
-    fwd.cut();
+    fwd.cut_off();
     wait_state(&c, "disconnect", is_disconnected).await;
     assert_eq!(
         within("timed out request", c.exists(&ns.root)).await,
@@ -312,7 +312,7 @@ async fn expiry_by_another_client_closing_the_session() {
         .unwrap();
     // Keep the first client away while the second attaches and closes the session; otherwise
     // the two would take the session from each other.
-    fwd.cut();
+    fwd.cut_off();
     wait_state(&a, "disconnect", is_disconnected).await;
     let b = ConnectOptions::default()
         .session_timeout(TEST_SESSION)
@@ -380,7 +380,7 @@ async fn client_judges_expiry_on_its_own_clock() {
     let (stat, deleted) = ns.admin.exists_w(&eph).await.unwrap();
     assert!(stat.is_some());
     let (_, pending) = a.exists_w(&ns.path("never")).await.unwrap();
-    fwd.cut();
+    fwd.cut_off();
     // No server can be reached: after the session timeout the client gives up on its own.
     assert_eq!(
         wait_state(&a, "expiry", |s| s.is_terminal()).await,

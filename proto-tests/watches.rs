@@ -1,11 +1,11 @@
 //! Watches: each one-shot kind fires once with the right type and path; persistent and
 //! persistent-recursive watches; removing and checking watches.
 
-use crate::common::*;
 use zksync::{
     AddWatchMode, CreateMode, Error, ErrorCode, EventType, PersistentWatch, WatchedEvent,
     WatcherType,
 };
+use zksync_test_support::*;
 
 fn ev(event_type: EventType, path: &str) -> WatchedEvent {
     WatchedEvent {

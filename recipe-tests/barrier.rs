@@ -1,10 +1,9 @@
 //! Barrier against a real ensemble.
 
-use crate::common::*;
-use crate::forwarder::Forwarder;
 use zksync::proto::OpCode;
 use zksync::recipes::Barrier;
 use zksync::{Error, ErrorCode, SessionState};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn set_unset_and_errors() {

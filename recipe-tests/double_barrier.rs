@@ -1,9 +1,9 @@
 //! DoubleBarrier against a real ensemble.
 
-use crate::common::*;
 use std::time::Duration;
 use zksync::recipes::DoubleBarrier;
 use zksync::{Client, CreateMode, Error};
+use zksync_test_support::*;
 
 async fn participants(n: usize) -> Vec<Client> {
     let mut v = Vec::new();

@@ -2,11 +2,10 @@
 //! pause), clean-up handed to the client's driver (drops outside any runtime), and one monitor
 //! per guard however often `lost()` is called.
 
-use crate::common::*;
-use crate::forwarder::Forwarder;
 use std::time::{Duration, Instant};
 use zksync::recipes::{LockLost, RwLock};
 use zksync::ConnectOptions;
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn the_lease_lies_within_the_session_timeout_and_is_renewed_while_connected() {

@@ -1,12 +1,11 @@
 //! RwLock and Mutex against a real ensemble.
 
-use crate::common::*;
-use crate::forwarder::Forwarder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zksync::proto::OpCode;
 use zksync::recipes::{naming, LockKind, LockLost, Mutex, RwLock};
 use zksync::{ConnectOptions, CreateMode, SessionState};
+use zksync_test_support::*;
 
 #[tokio::test]
 async fn read_lock_alone_and_write_lock_alone() {

@@ -9,6 +9,10 @@
 #[macro_use]
 pub(crate) mod records;
 
+// Before the modules that use it (`macro_rules!` scoping is textual).
+#[macro_use]
+mod wire_enum;
+
 mod error;
 pub(crate) mod error_code;
 mod frame;

@@ -1,8 +1,4 @@
-//! Waiting helpers shared by the conformance, recipe, CLI and fault test targets (included with
-//! `#[path]`):
-//! hang guards and waits on the server's view, so tests await events instead of sleeping.
-
-#![allow(dead_code)]
+//! Hang guards and waits on the server's view, so tests await events instead of sleeping.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,12 +1,11 @@
-//! A tiny TCP forwarder on 127.0.0.1 that a test can cut or black-hole, to make one client
-//! lose its connection (or its whole session) while the others stay connected.
+//! A tiny TCP forwarder on 127.0.0.1 to one ZooKeeper server, that a test (or the demo) can cut,
+//! cut off or black-hole, to make one client lose its connection (or its whole session) while
+//! the others stay connected.
 //!
 //! It follows the ZooKeeper framing in both directions (4-byte length; the first frame each way
 //! is the handshake, then request headers `xid, op` and reply headers `xid, zxid, err`), so a
 //! cut can be aimed at one request and can report what it did: which request got through and
 //! how the server answered the reply it swallowed.
-
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,6 +52,8 @@ impl Arm {
 struct Flags {
     /// Relay nothing (bytes are held back, new connections hang): a partition.
     blackhole: AtomicBool,
+    /// Close new connections right after accepting them (set by `cut_off`).
+    refuse: AtomicBool,
     /// Forward up to a matching request, then close that connection without relaying replies.
     armed: Mutex<Option<Arm>>,
     /// Bumped to close every current connection.
@@ -63,8 +64,9 @@ struct Flags {
     active: AtomicUsize,
 }
 
-/// A forwarder from `addr` to one ZooKeeper server.
+/// A forwarder from `addr` to one ZooKeeper server. Dropping it closes every connection.
 pub struct Forwarder {
+    /// Where clients connect (`127.0.0.1:<port>`): the connect string for this forwarder.
     pub addr: String,
     flags: Arc<Flags>,
     cut_tx: watch::Sender<u64>,
@@ -88,12 +90,19 @@ impl Forwarder {
                     return;
                 };
                 f.accepted.fetch_add(1, Ordering::SeqCst);
+                // The cut generation this connection belongs to, taken before `refuse` is
+                // read: a `cut_off` after this point is seen either way.
+                let mut cut_rx = cut_rx.clone();
+                let start_gen = *cut_rx.borrow_and_update();
+                if f.refuse.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
                 let _ = inbound.set_nodelay(true);
-                let (target, flags, cut_rx, cuts_tx) =
-                    (target.clone(), f.clone(), cut_rx.clone(), cuts_tx.clone());
+                let (target, flags, cuts_tx) = (target.clone(), f.clone(), cuts_tx.clone());
                 tokio::spawn(async move {
                     flags.active.fetch_add(1, Ordering::SeqCst);
-                    relay(inbound, &target, &flags, cut_rx, &cuts_tx).await;
+                    relay(inbound, &target, &flags, start_gen, cut_rx, &cuts_tx).await;
                     flags.active.fetch_sub(1, Ordering::SeqCst);
                 });
             }
@@ -107,10 +116,24 @@ impl Forwarder {
         }
     }
 
-    /// Closes every current connection (the session survives; the client reconnects).
+    /// Closes every current connection (the session survives; the client reconnects, through
+    /// this forwarder too).
     pub fn cut(&self) {
         let g = self.flags.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let _ = self.cut_tx.send(g);
+    }
+
+    /// Closes every current connection and, until [`Forwarder::restore`], closes new ones right
+    /// after accepting them: the client loses its connection and cannot get a new one through
+    /// this forwarder, while its session lives on in the ensemble (until it expires).
+    pub fn cut_off(&self) {
+        self.flags.refuse.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
+    /// Ends a [`Forwarder::cut_off`]: new connections are relayed again.
+    pub fn restore(&self) {
+        self.flags.refuse.store(false, Ordering::SeqCst);
     }
 
     /// Partition on/off. Turning it off also closes the held connections.
@@ -151,7 +174,7 @@ impl Forwarder {
         cuts
     }
 
-    /// Connections accepted so far.
+    /// Connections accepted so far (also those closed at once during a cut-off).
     pub fn accepted(&self) -> usize {
         self.flags.accepted.load(Ordering::SeqCst)
     }
@@ -201,14 +224,16 @@ fn be_i32(b: &[u8], at: usize) -> Option<i32> {
     Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// Relays one connection until either side closes it or a cut (a generation after
+/// `start_gen`) ends it.
 async fn relay(
     mut inbound: TcpStream,
     target: &str,
     flags: &Flags,
+    start_gen: u64,
     mut cut_rx: watch::Receiver<u64>,
     cuts: &watch::Sender<Vec<Cut>>,
 ) {
-    let start_gen = *cut_rx.borrow_and_update();
     let Ok(mut outbound) = TcpStream::connect(target).await else {
         return;
     };

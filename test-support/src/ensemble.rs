@@ -1,10 +1,8 @@
-//! The ensemble as every integration test target sees it (included with `#[path]` next to
-//! `wait.rs`): where it is, how to run its control script (and pause nodes with it), the
-//! four-letter words, and a probe for panics that tokio would swallow.
+//! The ensemble as every integration test target sees it: where it is, how to run its control
+//! script (to stop, kill, pause and resume nodes), the four-letter words, and a probe for panics
+//! that tokio would swallow.
 
-#![allow(dead_code)]
-
-use super::wait::guard;
+use crate::wait::guard;
 use std::cell::Cell;
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -23,7 +21,11 @@ pub fn peers() -> String {
 
 /// This repository's `scripts/ensemble`.
 pub fn local_ensemble_script() -> String {
-    format!("{}/scripts/ensemble", env!("CARGO_MANIFEST_DIR"))
+    // This crate is the repository's `test-support/`.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support/ has a parent");
+    format!("{}/scripts/ensemble", repo.display())
 }
 
 /// The command that controls the ensemble's nodes (`ZKSYNC_ENSEMBLE_SCRIPT`, default
@@ -201,4 +203,78 @@ pub fn panics_on_this_thread() -> u32 {
         }));
     });
     PANICS.with(Cell::get)
+}
+
+/// The client addresses of the local ensemble's nodes, by 1-based index (from the script).
+pub async fn ensemble_nodes() -> Vec<String> {
+    run_ensemble_async(&["peers"])
+        .await
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+/// The 1-based index of the current leader.
+pub async fn ensemble_leader() -> usize {
+    run_ensemble_async(&["leader"])
+        .await
+        .parse()
+        .expect("leader index")
+}
+
+/// A node stopped by a test: restarted by `restart`, or on drop (even when the test panics).
+pub struct StoppedNode {
+    index: usize,
+    restarted: bool,
+}
+
+impl StoppedNode {
+    /// Stops node `index` gracefully (SIGTERM) and waits until it is gone.
+    pub async fn stop(index: usize) -> StoppedNode {
+        run_ensemble_async(&["stop-node", &index.to_string()]).await;
+        StoppedNode {
+            index,
+            restarted: false,
+        }
+    }
+
+    /// Kills node `index` with SIGKILL.
+    pub async fn kill(index: usize) -> StoppedNode {
+        run_ensemble_async(&["kill-node", &index.to_string()]).await;
+        StoppedNode {
+            index,
+            restarted: false,
+        }
+    }
+
+    /// Starts the node again and waits until it serves.
+    pub async fn restart(mut self) {
+        self.restarted = true;
+        run_ensemble_async(&["start-node", &self.index.to_string()]).await;
+    }
+}
+
+impl Drop for StoppedNode {
+    fn drop(&mut self) {
+        // No panic here: this may run while the test is already unwinding.
+        if !self.restarted {
+            if let Err(e) = try_run_ensemble(&["start-node", &self.index.to_string()]) {
+                eprintln!("restarting node {}: {e}", self.index);
+            }
+        }
+    }
+}
+
+/// Which of `hosts` holds a connection of session `sid` (by the `cons` four-letter word).
+pub async fn host_of_session(hosts: &[String], sid: i64) -> Option<usize> {
+    let needle = format!("sid=0x{sid:x},");
+    for (i, h) in hosts.iter().enumerate() {
+        if four_letter(h, "cons")
+            .await
+            .is_some_and(|out| out.contains(&needle))
+        {
+            return Some(i);
+        }
+    }
+    None
 }
