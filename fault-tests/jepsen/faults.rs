@@ -66,7 +66,10 @@ impl FaultLog {
 
     /// Claims proxy `p` for one fault, or `None` if the other injector is working on it.
     fn claim(&self, p: usize) -> Option<Claim<'_>> {
-        self.busy.lock().unwrap().insert(p).then_some(Claim {
+        // The set's lock is released before a Claim exists: dropping one takes it again (and
+        // `then_some` would build, and so drop, a Claim even when the proxy is taken).
+        let free = self.busy.lock().unwrap().insert(p);
+        free.then(|| Claim {
             log: self,
             proxy: p,
         })
