@@ -129,12 +129,14 @@ pub async fn inject(
         // The first three are one of each random kind, so each meets the workload early.
         let targeted = n > 3 && rng.below(100) < plan.targeted;
         if targeted {
-            // Most of them at held guards: only those land inside sections.
+            // Most of them at held guards or guards about to be held: only those land inside
+            // sections.
             let what = match rng.below(100) {
-                0..=29 => 0,
-                30..=39 => 1,
-                40..=44 => 2,
-                45..=49 => 3,
+                0..=24 => 0,
+                25..=34 => 1,
+                35..=39 => 2,
+                40..=44 => 3,
+                45..=69 => 5,
                 _ => 4,
             };
             // Only what happens from now on counts: start from a fresh receiver.
@@ -142,7 +144,7 @@ pub async fn inject(
             let wanted = |e: &PhaseEvent| match what {
                 // A section longer than a lease: a cut can make the guard lost in the middle.
                 0 => matches!(e.phase, Phase::Holding { planned_ms } if planned_ms >= 2_000),
-                1 => e.phase == Phase::Acquiring,
+                1 | 5 => e.phase == Phase::Acquiring,
                 2 | 3 => e.phase == Phase::Unlocking,
                 _ => matches!(e.phase, Phase::Holding { planned_ms } if planned_ms >= 200),
             };
@@ -163,6 +165,9 @@ pub async fn inject(
                     .await
                 }
                 1 => create_reply_lost(f, log, &mut rng, ev.proxy).await,
+                // Latency from the acquire into the section it leads to (most sections are
+                // short: a fault must already be there when they start).
+                5 => latency(f, log, &mut rng, ev.proxy, "latency while acquiring").await,
                 2 => short_cut(f, log, &mut rng, ev.proxy, "cut during unlock").await,
                 3 => {
                     // At a handoff: cut a waiter's connection as the holder lets go.
