@@ -12,6 +12,7 @@
 //! own in scripts/ensemble's partition mode, with its proxies in the same Toxiproxy.
 
 mod jepsen;
+mod observe;
 mod partition;
 mod pauses;
 mod server_partitions;

@@ -8,11 +8,12 @@
 //! knows of its loss before anybody else acquires the lock, a lock never has two holders that
 //! both believe in it, and a fenced register never accepts an older token after a newer one.
 
+use crate::observe::*;
 use crate::support::*;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zksync::recipes::{LockGuard, LockLost, RwLock};
+use zksync::recipes::{LockLost, RwLock};
 use zksync::{Client, SessionState};
 
 /// How long a follower waits for a silent leader before it gives up on it and a new leader is
@@ -129,152 +130,6 @@ async fn assert_owner(obs: &Client, node: &str, session: i64, when: &str) {
         st.ephemeral_owner, session,
         "{when}: lock node owned by another session"
     );
-}
-
-/// A waiter for the write lock `dir` through `c`: resolves with when it acquired.
-fn spawn_waiter(
-    c: &Client,
-    dir: &str,
-) -> tokio::task::JoinHandle<(Instant, zksync::Result<LockGuard>)> {
-    let lock = RwLock::new(c.clone(), dir);
-    tokio::spawn(async move {
-        let g = lock.write().await;
-        (Instant::now(), g)
-    })
-}
-
-/// Every state change of a client from now on (starting with the current state), with the
-/// instant it was seen and the session's lease at that moment.
-struct TimedStates {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// A state change: when, which state, and the lease (`session_valid_until`) then.
-type Seen = (Instant, SessionState, Option<Instant>);
-
-impl TimedStates {
-    fn start(c: &Client) -> TimedStates {
-        let mut changes = c.state_changes();
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let (s2, c2) = (seen.clone(), c.clone());
-        let task = tokio::spawn(async move {
-            while let Some(s) = changes.next().await {
-                let lease = c2.session_valid_until();
-                s2.lock().unwrap().push((Instant::now(), s, lease));
-            }
-        });
-        TimedStates { seen, task }
-    }
-
-    fn get(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// The first change to a state matching `pred`.
-    fn find(&self, pred: impl Fn(SessionState) -> bool) -> Option<Seen> {
-        self.get().into_iter().find(|(_, s, _)| pred(*s))
-    }
-
-    /// The first change after `after` to a state matching `pred`.
-    fn find_after(&self, after: Instant, pred: impl Fn(SessionState) -> bool) -> Option<Seen> {
-        self.get()
-            .into_iter()
-            .find(|(i, s, _)| *i > after && pred(*s))
-    }
-
-    /// When the first state matching `pred` was seen.
-    fn first(&self, pred: impl Fn(SessionState) -> bool) -> Option<Instant> {
-        self.find(pred).map(|(i, _, _)| i)
-    }
-
-    /// The states as `+ms state` relative to `base`, for messages.
-    fn show(&self, base: Instant) -> String {
-        self.get()
-            .iter()
-            .map(|(i, s, _)| {
-                let s = match s {
-                    SessionState::Disconnected { .. } => "Disconnected".to_string(),
-                    s => format!("{s:?}"),
-                };
-                format!("{} {s}", rel(*i, base))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-impl Drop for TimedStates {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// When, and why, `g.lost()` resolved: awaited from a task of its own, so the verdict's
-/// instant is known while the test does other things. Its first poll starts the guard's monitor.
-struct LossWatch {
-    seen: Arc<Mutex<Option<(Instant, LockLost)>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl LossWatch {
-    fn start(g: &Arc<LockGuard>) -> LossWatch {
-        let seen: Arc<Mutex<Option<(Instant, LockLost)>>> = Arc::default();
-        let (s2, g2) = (seen.clone(), g.clone());
-        let task = tokio::spawn(async move {
-            let l = g2.lost().await;
-            *s2.lock().unwrap() = Some((Instant::now(), l));
-        });
-        LossWatch { seen, task }
-    }
-
-    fn get(&self) -> Option<(Instant, LockLost)> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Waits (hang-guarded) for the verdict.
-    async fn wait(&self) -> (Instant, LockLost) {
-        guard("the holder's lost()", async {
-            loop {
-                if let Some(v) = self.get() {
-                    return v;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-    }
-
-    /// Ends the watch (its task holds a clone of the guard); returns the verdict, if any.
-    async fn stop(self) -> Option<(Instant, LockLost)> {
-        self.task.abort();
-        let _ = self.task.await;
-        let v = self.seen.lock().unwrap().clone();
-        v
-    }
-}
-
-/// The guard back from its `Arc` once every watch on it has stopped.
-fn unwrap_guard(g: Arc<LockGuard>) -> LockGuard {
-    Arc::try_unwrap(g).unwrap_or_else(|_| panic!("guard still shared"))
-}
-
-/// `t` relative to `base`, signed, in milliseconds.
-fn rel(t: Instant, base: Instant) -> String {
-    if t >= base {
-        format!("+{}ms", (t - base).as_millis())
-    } else {
-        format!("-{}ms", (base - t).as_millis())
-    }
-}
-
-/// Signed `a - b` in milliseconds, for printing.
-fn ms(a: Instant, b: Instant) -> i128 {
-    if a >= b {
-        (a - b).as_millis() as i128
-    } else {
-        -((b - a).as_millis() as i128)
-    }
 }
 
 // ----- a paused follower -----

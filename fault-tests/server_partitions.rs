@@ -16,10 +16,11 @@
 //! After the heal the ensemble converges (one leader, the cut-off nodes follow it and have the
 //! majority's data) and a fresh lock round works through every node.
 
+use crate::observe::*;
 use crate::support::*;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zksync::recipes::{LockGuard, LockLost, RwLock};
+use zksync::recipes::{LockLost, RwLock};
 use zksync::{Client, ConnectOptions, CreateMode, SessionState};
 
 /// The private ensemble's port offset: client ports 2581..2585, peer and election ports
@@ -414,95 +415,6 @@ impl Drop for Partitioned {
 }
 
 // ----- helpers -----
-
-/// When, and why, `g.lost()` resolved: awaited from a task of its own, so the verdict's instant
-/// is known while the test waits for other things. Its first poll starts the guard's monitor.
-struct LossWatch {
-    seen: Arc<Mutex<Option<(Instant, LockLost)>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl LossWatch {
-    fn start(g: &Arc<LockGuard>) -> LossWatch {
-        let seen: Arc<Mutex<Option<(Instant, LockLost)>>> = Arc::default();
-        let (s2, g2) = (seen.clone(), g.clone());
-        let task = tokio::spawn(async move {
-            let l = g2.lost().await;
-            *s2.lock().unwrap() = Some((Instant::now(), l));
-        });
-        LossWatch { seen, task }
-    }
-
-    /// The verdict (hang-guarded).
-    async fn wait(mut self) -> (Instant, LockLost) {
-        guard("the holder's lost()", &mut self.task)
-            .await
-            .expect("loss watch task");
-        self.seen.lock().unwrap().clone().expect("a verdict")
-    }
-}
-
-/// A waiter for the write lock `dir` through `c`: resolves with when it acquired.
-fn spawn_waiter(
-    c: &Client,
-    dir: &str,
-) -> tokio::task::JoinHandle<(Instant, zksync::Result<LockGuard>)> {
-    let lock = RwLock::new(c.clone(), dir);
-    tokio::spawn(async move {
-        let g = lock.write().await;
-        (Instant::now(), g)
-    })
-}
-
-/// Every state change of a client from now on, with the instant it was seen.
-struct TimedStates {
-    seen: Arc<Mutex<Vec<(Instant, SessionState)>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TimedStates {
-    fn start(c: &Client) -> TimedStates {
-        let mut changes = c.state_changes();
-        let seen: Arc<Mutex<Vec<(Instant, SessionState)>>> = Arc::default();
-        let s2 = seen.clone();
-        let task = tokio::spawn(async move {
-            while let Some(s) = changes.next().await {
-                s2.lock().unwrap().push((Instant::now(), s));
-            }
-        });
-        TimedStates { seen, task }
-    }
-
-    /// The states as `+ms state` relative to `base`, for messages.
-    fn show(&self, base: Instant) -> String {
-        let seen = self.seen.lock().unwrap();
-        seen.iter()
-            .map(|(i, s)| {
-                let s = match s {
-                    SessionState::Disconnected { .. } => "Disconnected".to_string(),
-                    s => format!("{s:?}"),
-                };
-                format!("{:+}ms {s}", ms(*i, base))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-impl Drop for TimedStates {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Signed `a - b` in milliseconds, for messages.
-fn ms(a: Instant, b: Instant) -> i128 {
-    if a >= b {
-        (a - b).as_millis() as i128
-    } else {
-        -((b - a).as_millis() as i128)
-    }
-}
 
 /// Acquires and releases the write lock `dir` once through each node alone, then hands it
 /// from a holder on `from` to a waiter on `to`; every token larger than the one before (and

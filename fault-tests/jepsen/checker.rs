@@ -58,9 +58,15 @@ pub struct FaultWindow {
 
 /// True if a fault that affects `s`'s session was in force at some point of `s`.
 pub fn hit(s: &Section, faults: &[FaultWindow]) -> bool {
+    hit_span(&[s.proxy], s.start, s.end, faults)
+}
+
+/// True if a fault that affects a session through one of `proxies` was in force at some point
+/// of `start..=end` (a section, or a double-barrier round with several participants).
+pub fn hit_span(proxies: &[usize], start: Duration, end: Duration, faults: &[FaultWindow]) -> bool {
     faults
         .iter()
-        .any(|f| f.proxy.is_none_or(|p| p == s.proxy) && f.start <= s.end && s.start < f.end)
+        .any(|f| f.proxy.is_none_or(|p| proxies.contains(&p)) && f.start <= end && start < f.end)
 }
 
 #[cfg(test)]

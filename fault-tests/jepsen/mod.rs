@@ -21,7 +21,7 @@ mod register;
 mod workload;
 
 use crate::support::*;
-use checker::{hit, violations};
+use checker::{hit, hit_span, violations};
 use faults::{FaultLog, Plan};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -194,12 +194,11 @@ async fn run(f: &Fault, w: Workload) {
         |f: fn(&workload::Counts) -> usize| lanes.iter().map(|s| f(&s.counts)).sum::<usize>();
     let acquire_failed = count(|c| c.acquire_failed.load(Ordering::Relaxed));
     let lock_hits = sections.iter().filter(|s| hit(s, &windows)).count();
-    let round_hit = |r: &barrier::Round| {
-        windows.iter().any(|w| {
-            w.proxy.is_none_or(|p| r.proxies.contains(&p)) && w.start <= r.end && r.start < w.end
-        })
-    };
-    let round_hits = rounds.rounds.iter().filter(|r| round_hit(r)).count();
+    let round_hits = rounds
+        .rounds
+        .iter()
+        .filter(|r| hit_span(&r.proxies, r.start, r.end, &windows))
+        .count();
     let lost = sections.iter().filter(|s| s.lost).count();
     let casualties: usize = rounds.rounds.iter().map(|r| r.casualties).sum();
     let mut workers_active: Vec<usize> = sections.iter().map(|s| s.worker).collect();
