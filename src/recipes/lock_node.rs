@@ -1,5 +1,7 @@
-//! Names of lock nodes: `_c_<32 lowercase hex>-read-<seq>` and `_c_<32 lowercase hex>-write-<seq>`,
-//! the layout of the Go library this project follows, so Go and Rust processes share locks.
+//! Names of queue nodes: `_c_<32 lowercase hex>-read-<seq>` and `_c_<32 lowercase hex>-write-<seq>`
+//! for locks (the layout of the Go library this project follows, so Go and Rust processes share
+//! locks), `_c_<hex>-elect-<seq>` for election candidates and `_c_<hex>-permit-<seq>` for
+//! semaphore permits (the same shape, so one parser and one protected-create path serve all).
 
 /// The kind of a lock node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10,13 +12,60 @@ pub enum LockKind {
     Write,
 }
 
-impl LockKind {
-    fn marker(self) -> &'static str {
+/// The kind of a node in one of the recipes' queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum QueueKind {
+    /// A read lock node ([`crate::recipes::RwLock::read`]).
+    Read,
+    /// A write lock node ([`crate::recipes::RwLock::write`], [`crate::recipes::Mutex`]).
+    Write,
+    /// A leader-election candidate ([`crate::recipes::Election`]).
+    Candidate,
+    /// A semaphore permit ([`crate::recipes::Semaphore`]).
+    Permit,
+}
+
+impl QueueKind {
+    /// The marker before the sequence number in the node's name.
+    pub(crate) fn marker(self) -> &'static str {
         match self {
-            LockKind::Read => "read-",
-            LockKind::Write => "write-",
+            QueueKind::Read => "read-",
+            QueueKind::Write => "write-",
+            QueueKind::Candidate => "elect-",
+            QueueKind::Permit => "permit-",
         }
     }
+
+    /// The name the CLI and docs use for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueKind::Read => "read",
+            QueueKind::Write => "write",
+            QueueKind::Candidate => "candidate",
+            QueueKind::Permit => "permit",
+        }
+    }
+}
+
+impl From<LockKind> for QueueKind {
+    fn from(kind: LockKind) -> QueueKind {
+        match kind {
+            LockKind::Read => QueueKind::Read,
+            LockKind::Write => QueueKind::Write,
+        }
+    }
+}
+
+/// A parsed queue node name of any recipe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNode {
+    /// The full child name.
+    pub name: String,
+    /// What the node stands for.
+    pub kind: QueueKind,
+    /// The server's sequence number (the order of the queue).
+    pub seq: i64,
 }
 
 /// A parsed lock node name.
@@ -35,14 +84,35 @@ const SEQ_DIGITS: usize = 10;
 
 /// The protected prefix for a create: `_c_<id>-read-` or `_c_<id>-write-`.
 pub fn node_prefix(id: &str, kind: LockKind) -> String {
+    queue_prefix(id, kind.into())
+}
+
+/// The protected prefix for a create of any queue node: `_c_<id>-<marker>`.
+pub fn queue_prefix(id: &str, kind: QueueKind) -> String {
     format!("_c_{id}-{}", kind.marker())
 }
 
-/// Parses a child name; `None` for anything that is not a lock node (such children are
-/// ignored, never fatal). The kind is found by the `read-`/`write-` marker just before the
-/// sequence number; the sequence is the trailing 10 characters (a signed `%010d`, so a
-/// wrapped counter such as `-000000001` parses too).
+/// Parses a lock node name; `None` for anything that is not a read or write lock node (such
+/// children are ignored, never fatal). See [`parse_queue_node`] for the rules.
 pub fn parse(name: &str) -> Option<LockNode> {
+    let node = parse_queue_node(name)?;
+    let kind = match node.kind {
+        QueueKind::Read => LockKind::Read,
+        QueueKind::Write => LockKind::Write,
+        _ => return None,
+    };
+    Some(LockNode {
+        name: node.name,
+        kind,
+        seq: node.seq,
+    })
+}
+
+/// Parses a child name of any recipe's queue; `None` for anything else. The kind is found by
+/// the marker (`read-`, `write-`, `elect-`, `permit-`) just before the sequence number; the
+/// sequence is the trailing 10 characters (a signed `%010d`, so a wrapped counter such as
+/// `-000000001` parses too).
+pub fn parse_queue_node(name: &str) -> Option<QueueNode> {
     if name.len() <= SEQ_DIGITS || !name.is_char_boundary(name.len() - SEQ_DIGITS) {
         return None;
     }
@@ -55,14 +125,15 @@ pub fn parse(name: &str) -> Option<LockNode> {
         return None;
     }
     let seq: i64 = digits.parse().ok()?;
-    let kind = if head.ends_with("write-") {
-        LockKind::Write
-    } else if head.ends_with("read-") {
-        LockKind::Read
-    } else {
-        return None;
-    };
-    Some(LockNode {
+    let kind = [
+        QueueKind::Write,
+        QueueKind::Read,
+        QueueKind::Candidate,
+        QueueKind::Permit,
+    ]
+    .into_iter()
+    .find(|k| head.ends_with(k.marker()))?;
+    Some(QueueNode {
         name: name.to_string(),
         kind,
         seq,
@@ -125,11 +196,29 @@ mod tests {
             ("ready", None),
             ("", None),
             ("_c_ab-write-00000000é1", None),
+            ("_c_ab-elect-0000000001", None),
+            ("_c_ab-permit-0000000001", None),
         ];
         for (name, want) in table {
             let got = parse(name).map(|n| (n.kind, n.seq));
             assert_eq!(&got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn parses_every_queue_kind() {
+        for kind in [
+            QueueKind::Read,
+            QueueKind::Write,
+            QueueKind::Candidate,
+            QueueKind::Permit,
+        ] {
+            let name = format!("{}0000000042", queue_prefix(&new_id(), kind));
+            let node = parse_queue_node(&name).unwrap();
+            assert_eq!((node.kind, node.seq), (kind, 42), "{name}");
+        }
+        assert_eq!(parse_queue_node("_c_ab-lock-0000000001"), None);
+        assert_eq!(parse_queue_node("elect0000000001"), None);
     }
 
     #[test]

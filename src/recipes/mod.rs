@@ -9,21 +9,27 @@
 mod barrier;
 mod cleanup;
 mod double_barrier;
+mod held;
 mod lock_guard;
 mod lock_node;
 mod mutex;
+mod queue;
 mod retry;
 mod rwlock;
 mod support;
 
 pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
-pub use lock_guard::{LockGuard, LockLost};
+pub use held::LockLost;
+pub use lock_guard::LockGuard;
 pub use lock_node::LockKind;
 pub use mutex::Mutex;
 pub use rwlock::RwLock;
 
 /// Lock node naming, exposed for tools and tests that inspect a lock's queue.
 pub mod naming {
-    pub use super::lock_node::{has_id, new_id, node_prefix, parse, LockNode};
+    pub use super::lock_node::{
+        has_id, new_id, node_prefix, parse, parse_queue_node, queue_prefix, LockNode, QueueKind,
+        QueueNode,
+    };
 }

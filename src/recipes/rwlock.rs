@@ -1,15 +1,13 @@
 //! A distributed read-write lock (ZooKeeper's "shared locks" recipe).
 
-use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::lock_guard::LockGuard;
-use super::lock_node::{self, LockKind, LockNode};
-use super::retry::{pause_if_local, retry_or_fail, retrying};
-use super::support::{basename, create_protected};
-use crate::error::{Error, Result};
+use super::lock_node::{self, LockKind, LockNode, QueueNode};
+use super::queue::Attempt;
+use crate::error::Result;
 use crate::paths::join;
 use crate::validate_path;
 use crate::Acl;
-use crate::{Client, CreateMode};
+use crate::Client;
 use bytes::Bytes;
 
 /// A read-write lock on a ZooKeeper path, shared by every process that uses the same path
@@ -108,98 +106,45 @@ impl RwLock {
 
     async fn acquire(&self, kind: LockKind, try_only: bool) -> Result<Option<LockGuard>> {
         validate_path(&self.path)?;
-        let client = &self.client;
-        let dir = self.path.as_str();
-        let id = lock_node::new_id();
-        let prefix = lock_node::node_prefix(&id, kind);
-        // Armed before the create: a cancel may land while it is in flight.
-        let mut cleanup = DeleteOnDrop::new(
-            client,
-            Leftover::Protected {
-                dir: dir.to_string(),
-                id: id.clone(),
-            },
-        );
-        let (my_name, czxid, mut listing) = match self.fast_path(&prefix).await {
-            Ok(queued) => queued,
-            Err(e) if e.is_no_node() || e.is_retryable() => {
-                pause_if_local(&e).await;
-                // After a connection loss the create may have been applied: adopt our node
-                // (found by the id in its name) rather than leaving an orphan behind.
-                let look_first = e.is_retryable();
-                let (name, czxid) =
-                    create_protected(client, dir, &prefix, &id, &self.data, &self.acl, look_first)
-                        .await?;
-                (name, czxid, None)
-            }
-            Err(e) => {
-                cleanup.disarm(); // refused by the server: nothing was created
-                return Err(e);
-            }
+        let attempt = Attempt {
+            client: &self.client,
+            dir: &self.path,
+            kind: kind.into(),
+            data: &self.data,
+            acl: &self.acl,
+            try_only,
         };
-        let me = lock_node::parse(&my_name)
-            .ok_or_else(|| Error::Protocol(format!("server named the lock node {my_name:?}")))?;
-
-        loop {
-            let children = match listing.take() {
-                Some(c) => c,
-                None => retrying(|| client.get_children(dir)).await?.0,
-            };
-            let nodes: Vec<LockNode> = children
-                .iter()
-                .filter_map(|c| lock_node::parse(c))
-                .collect();
-            if !nodes.iter().any(|n| n.name == me.name) {
-                // Our ephemeral node is gone: the session expired or someone deleted it.
-                return Err(Error::Server(crate::ErrorCode::NoNode));
-            }
-            let Some(blocker) = blocker(&nodes, &me) else {
-                cleanup.disarm();
-                return Ok(Some(LockGuard::new(
-                    client.clone(),
-                    join(dir, &me.name),
-                    me,
-                    czxid,
-                )));
-            };
-            if try_only {
-                let result = delete_until_gone(client, &join(dir, &me.name)).await;
-                cleanup.disarm();
-                return result.map(|()| None);
-            }
-            // Watch only the node we wait for. getData sets no watch on a missing node, so a
-            // predecessor that is already gone leaves no dangling watch: just look again.
-            match client.get_data_w(&join(dir, &blocker.name)).await {
-                Ok((_, _, watch)) => {
-                    watch.await?;
-                }
-                Err(e) if e.is_no_node() => {}
-                // List again rather than retry the watch: the queue may have moved meanwhile.
-                Err(e) => retry_or_fail(e).await?,
-            }
-        }
+        let Some(admitted) = attempt.run(lock_blockers).await? else {
+            return Ok(None);
+        };
+        let me = LockNode {
+            name: admitted.node.name,
+            kind,
+            seq: admitted.node.seq,
+        };
+        let node = join(&self.path, &me.name);
+        Ok(Some(LockGuard::new(
+            self.client.clone(),
+            node,
+            me,
+            admitted.czxid,
+        )))
     }
+}
 
-    /// The fast path of an acquire: creates this attempt's node and lists the queue in one
-    /// round trip (the server answers in order, so the listing already holds the new node).
-    /// Returns the node's name and czxid, and the listing unless that failed. A failed create
-    /// comes back as it is: only the caller knows what to do about it (after a connection loss
-    /// the node may exist: look for it by its id; a refusal created nothing).
-    async fn fast_path(&self, prefix: &str) -> Result<(String, i64, Option<Vec<String>>)> {
-        let create_path = join(&self.path, prefix);
-        let (created, listed) = tokio::join!(
-            self.client.create_with_acl(
-                &create_path,
-                &self.data,
-                CreateMode::EphemeralSequential,
-                self.acl.clone()
-            ),
-            self.client.get_children(&self.path),
-        );
-        let (path, stat) = created?;
-        let listing = listed.ok().map(|(children, _)| children);
-        Ok((basename(&path).to_string(), stat.czxid, listing))
-    }
+/// What a lock node waits for in the queue: the nearest earlier lock node that conflicts
+/// (other kinds of queue node in the same directory are not the lock's business).
+fn lock_blockers(nodes: &[QueueNode], me: &QueueNode) -> Vec<String> {
+    let locks: Vec<LockNode> = nodes
+        .iter()
+        .filter_map(|n| lock_node::parse(&n.name))
+        .collect();
+    let Some(me) = lock_node::parse(&me.name) else {
+        return Vec::new();
+    };
+    blocker(&locks, &me)
+        .map(|b| vec![b.name.clone()])
+        .unwrap_or_default()
 }
 
 /// The node `me` must wait for, if any: for a writer the nearest earlier node, for a reader

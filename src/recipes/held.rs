@@ -1,0 +1,228 @@
+//! A node this session holds in a recipe's queue (a lock, a permit, a leadership): its fencing
+//! token, its lease, how its loss is noticed, and its release (by hand or on drop).
+//!
+//! One monitor per held node, started by the first `lost()` or `at_risk()`, watches the node
+//! (one server watch for the holder's whole life, however often those are called), the session
+//! state and the session's lease, and publishes what it saw; `is_lost()` reads that and the
+//! clock without awaiting. `LockGuard`, `Permit` and `Leadership` are thin wrappers that give
+//! it the words of their recipe.
+
+use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
+use super::retry::retrying;
+use crate::error::{Error, Result};
+use crate::Client;
+use crate::EventType;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Why a held lock (or a permit, or a leadership) was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockLost {
+    /// The session ended (usually [`Error::SessionExpired`]): the server has removed, or is
+    /// about to remove, the node, and another process may already hold the lock.
+    SessionEnded(Error),
+    /// The node was deleted by someone else (an operator, or a buggy peer).
+    NodeDeleted,
+    /// The session's lease ran out with no newer contact with the servers (`valid_until`
+    /// passed): the servers may have expired the session and given the lock to another
+    /// process. The client may still reconnect with the session (then the lock was in fact held
+    /// all along), but this process could not know in time, so it counts as lost for good.
+    LeaseExpired,
+}
+
+/// What the monitor has seen so far.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    /// Connection losses since the monitor started (at least one if it started disconnected).
+    disconnects: u64,
+    /// The loss, once known (final).
+    lost: Option<LockLost>,
+}
+
+/// The shared core of every holder type: see the module docs.
+#[derive(Debug)]
+pub(crate) struct HeldNode {
+    client: Client,
+    node: String,
+    token: i64,
+    /// Deletes the node when the holder is dropped without releasing it.
+    release_on_drop: DeleteOnDrop,
+    monitor: OnceLock<watch::Receiver<Seen>>,
+    /// Set by the first `is_lost()` that said true.
+    lost: AtomicBool,
+}
+
+impl HeldNode {
+    /// Takes over `node` (an ephemeral of this session, created with czxid `token`).
+    pub(crate) fn new(client: Client, node: String, token: i64) -> HeldNode {
+        HeldNode {
+            release_on_drop: DeleteOnDrop::new(&client, Leftover::Created(node.clone())),
+            client,
+            node,
+            token,
+            monitor: OnceLock::new(),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn token(&self) -> i64 {
+        self.token
+    }
+
+    pub(crate) fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub(crate) fn valid_until(&self) -> Instant {
+        self.client
+            .session_valid_until()
+            .unwrap_or_else(Instant::now)
+    }
+
+    pub(crate) fn is_lost(&self) -> bool {
+        if self.lost.load(Ordering::Acquire) {
+            return true;
+        }
+        let lost = self
+            .monitor
+            .get()
+            .is_some_and(|rx| rx.borrow().lost.is_some())
+            || self.client.state().is_terminal()
+            || Instant::now() >= self.valid_until();
+        if lost {
+            self.lost.store(true, Ordering::Release);
+        }
+        lost
+    }
+
+    pub(crate) async fn lost(&self) -> LockLost {
+        let mut rx = self.monitor();
+        loop {
+            if let Some(lost) = rx.borrow_and_update().lost.clone() {
+                return lost;
+            }
+            if rx.changed().await.is_err() {
+                // The monitor ended without a verdict (its runtime is shutting down).
+                return rx
+                    .borrow()
+                    .lost
+                    .clone()
+                    .unwrap_or(LockLost::SessionEnded(Error::Closed));
+            }
+        }
+    }
+
+    pub(crate) async fn at_risk(&self) -> Option<LockLost> {
+        let mut rx = self.monitor();
+        let start = rx.borrow_and_update().disconnects;
+        let state = self.client.state();
+        if state.is_terminal() {
+            return Some(self.lost().await);
+        }
+        if !state.is_connected() {
+            return None;
+        }
+        loop {
+            {
+                let seen = rx.borrow_and_update();
+                if let Some(lost) = seen.lost.clone() {
+                    return Some(lost);
+                }
+                if seen.disconnects != start {
+                    return None;
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Some(self.lost().await);
+            }
+        }
+    }
+
+    /// The monitor, started on first use (inside a runtime: called from async fns).
+    fn monitor(&self) -> watch::Receiver<Seen> {
+        self.monitor
+            .get_or_init(|| {
+                let (tx, rx) = watch::channel(Seen::default());
+                // Subscribed here, before anything awaits: no transition after this call is
+                // missed by an `at_risk` that checked the state just after it.
+                let states = self.client.state_changes();
+                tokio::spawn(monitor(self.client.clone(), self.node.clone(), states, tx));
+                rx
+            })
+            .clone()
+    }
+
+    /// Deletes the node, retrying through connection loss; cancel-safe (a dropped call leaves
+    /// the delete to the driver, as a dropped holder does).
+    pub(crate) async fn release(mut self) -> Result<()> {
+        let released = delete_until_gone(&self.client, &self.node).await;
+        // Gone, or the session ended (and took the node with it): nothing left to do on drop.
+        self.release_on_drop.disarm();
+        released
+    }
+}
+
+/// Watches the node, the session state and the lease until the lock is lost (then publishes
+/// the reason) or the guard is gone (every receiver dropped).
+async fn monitor(
+    client: Client,
+    node: String,
+    mut states: crate::StateChanges,
+    tx: watch::Sender<Seen>,
+) {
+    let lost = async {
+        let node_gone = node_lost(&client, &node);
+        tokio::pin!(node_gone);
+        loop {
+            let lease = client.session_valid_until();
+            let wake = lease.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                state = states.next() => match state {
+                    Some(s) if s.is_terminal() => {
+                        return LockLost::SessionEnded(client.session_ended().await)
+                    }
+                    Some(s) if !s.is_connected() => tx.send_modify(|seen| seen.disconnects += 1),
+                    Some(_) => {}
+                    None => return LockLost::SessionEnded(Error::Closed),
+                },
+                reason = &mut node_gone => return reason,
+                () = tokio::time::sleep_until(wake.into()) => {
+                    // The lease may have moved on meanwhile: judge by the latest one.
+                    if client
+                        .session_valid_until()
+                        .is_none_or(|until| Instant::now() >= until)
+                    {
+                        return LockLost::LeaseExpired;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        () = tx.closed() => return,
+        reason = lost => tx.send_modify(|seen| seen.lost = Some(reason)),
+    }
+    // Keep the verdict readable until the guard is gone.
+    tx.closed().await;
+}
+
+/// Resolves when the lock node is deleted or the session ends; one server watch at a time.
+async fn node_lost(client: &Client, node: &str) -> LockLost {
+    loop {
+        match retrying(|| client.get_data_w(node)).await {
+            Ok((_, _, watch)) => match watch.await {
+                Ok(ev) if ev.event_type == EventType::NodeDeleted => return LockLost::NodeDeleted,
+                Ok(_) => {} // data changed: watch again
+                Err(e) => return LockLost::SessionEnded(e),
+            },
+            Err(e) if e.is_no_node() => return LockLost::NodeDeleted,
+            Err(e) if e.is_terminal() => return LockLost::SessionEnded(e),
+            // Cannot watch the node (an ACL without read for us): the session and the lease
+            // are still watched by the caller.
+            Err(_) => std::future::pending::<()>().await,
+        }
+    }
+}
