@@ -84,6 +84,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A semaphore's node records another number of permits than this process asked for.
+    /// Processes that disagree on `max` would together let more holders in than some of them
+    /// expect, so the first process to use the path fixes the number and every other value is
+    /// refused (nothing is created). To change it, delete the semaphore's node while it is idle.
+    #[error(
+        "semaphore {path} is set up for {stored} permits, not {requested}: every process must \
+         use the same number (delete the idle semaphore node to change it)"
+    )]
+    SemaphoreMismatch {
+        /// The semaphore's path.
+        path: String,
+        /// What the semaphore's node holds (a number, or whatever another program wrote).
+        stored: String,
+        /// The `max` this process asked for.
+        requested: u32,
+    },
     /// An argument given by the caller is invalid (bad host list, empty ACL, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

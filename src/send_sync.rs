@@ -5,7 +5,10 @@
 //!
 //! Nothing in this file runs: the closures are type-checked, never called.
 
-use crate::recipes::{Barrier, DoubleBarrier, LockGuard, LockKind, LockLost, Mutex, RwLock};
+use crate::recipes::{
+    Barrier, DoubleBarrier, Election, LeaderChanges, LeaderInfo, Leadership, LockGuard, LockKind,
+    LockLost, Mutex, Permit, RwLock, Semaphore,
+};
 use crate::{
     AddWatchMode, Client, ConnectOptions, ConnectionError, CreateMode, Error, HostAttempt,
     OneshotWatch, Op, PersistentWatch, ReadOp, StateChanges, Unreachable, WatcherType,
@@ -26,6 +29,12 @@ const _: fn() = || {
     send_sync::<Mutex>();
     send_sync::<Barrier>();
     send_sync::<DoubleBarrier>();
+    send_sync::<Semaphore>();
+    send_sync::<Permit>();
+    send_sync::<Election>();
+    send_sync::<Leadership>();
+    send_sync::<LeaderInfo>();
+    send_sync::<LeaderChanges>();
     send_sync::<LockKind>();
     send_sync::<LockLost>();
     send_sync::<Error>();
@@ -90,4 +99,17 @@ const _: fn() = || {
         send(&g.at_risk());
     };
     let _ = |g: LockGuard| send(&g.unlock());
+    let _ = |s: &Semaphore, p: &Permit, e: &Election, l: &Leadership, c: &mut LeaderChanges| {
+        send(&s.acquire());
+        send(&s.try_acquire());
+        send(&p.lost());
+        send(&p.at_risk());
+        send(&e.campaign());
+        send(&e.leader());
+        send(&c.next());
+        send(&l.lost());
+        send(&l.at_risk());
+    };
+    let _ = |p: Permit| send(&p.release());
+    let _ = |l: Leadership| send(&l.resign());
 };
