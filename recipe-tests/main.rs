@@ -2,5 +2,7 @@
 
 mod barrier;
 mod double_barrier;
+mod election;
 mod guard;
 mod rwlock;
+mod semaphore;

@@ -463,7 +463,10 @@ async fn twenty_waiters_no_herd() {
 
 /// Watched paths below `prefix` on `host`, with the number of sessions watching each
 /// (the server's `wchp` four-letter word).
-async fn watched_paths(host: &str, prefix: &str) -> std::collections::HashMap<String, usize> {
+pub(crate) async fn watched_paths(
+    host: &str,
+    prefix: &str,
+) -> std::collections::HashMap<String, usize> {
     let out = four_letter(host, "wchp").await.expect("wchp answer");
     let mut map = std::collections::HashMap::new();
     let mut current: Option<String> = None;
