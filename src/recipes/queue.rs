@@ -106,13 +106,10 @@ impl Attempt<'_> {
                 continue; // one was gone already: the queue moved, look again
             }
             // Every node waited for has a watch: the first to change sends us round again.
-            match fired.join_next().await {
-                Some(Ok((name, outcome))) => {
-                    armed.remove(&name);
-                    outcome?;
-                }
-                // A watch task cannot panic; if the runtime is shutting down, look again.
-                Some(Err(_)) | None => {}
+            // (A watch task cannot panic; if the runtime is shutting down, look again.)
+            if let Some(Ok((name, outcome))) = fired.join_next().await {
+                armed.remove(&name);
+                outcome?;
             }
         }
     }
