@@ -1,7 +1,8 @@
 //! # zksync
 //!
 //! ZooKeeper's coordination recipes for Rust services: a read-write lock (and a mutex), a
-//! barrier and a double barrier, over a ZooKeeper client written from the wire protocol up.
+//! semaphore, leader election, a barrier and a double barrier, over a ZooKeeper client written
+//! from the wire protocol up.
 //!
 //! The client owns its session: it knows when the session is at risk (disconnected), when it
 //! is gone (expired, judged by the server *or* by this client's own clock), and what that
@@ -143,6 +144,69 @@
 //! for w in workers {
 //!     w.await.unwrap()?;
 //! }
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## Semaphore
+//!
+//! At most `max` holders at once across processes; the others queue in arrival order. The
+//! number is kept in the semaphore's node: a process that asks for another one gets
+//! [`Error::SemaphoreMismatch`].
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-semaphore-{}", std::process::id());
+//! use zksync::{recipes::Semaphore, Client};
+//!
+//! let client = Client::connect(&hosts).await?;
+//! let slots = Semaphore::new(client.clone(), &path, 2);
+//! let a = slots.acquire().await?;
+//! let b = slots.acquire().await?;
+//! assert!(slots.try_acquire().await?.is_none()); // both permits are out
+//! assert!(b.token() > a.token());                // fencing tokens, as for locks
+//! a.release().await?;
+//! let c = slots.try_acquire().await?.expect("a permit is free again");
+//! // Another process that thinks there are 3 permits is refused, not let in.
+//! let wrong = Semaphore::new(client.clone(), &path, 3).acquire().await;
+//! assert!(matches!(wrong, Err(zksync::Error::SemaphoreMismatch { .. })));
+//! b.release().await?;
+//! c.release().await?;
+//! # client.delete(&path, None).await?;
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## Leader election
+//!
+//! One leader at a time; the next candidate leads as soon as the leader resigns or its
+//! session ends. A [`recipes::Leadership`] has the same token, lease and `lost()` as a lock
+//! guard: a leader must stop leading when `lost()` resolves.
+//!
+//! ```
+//! # async fn doc() -> zksync::Result<()> {
+//! # let hosts = std::env::var("ZOOKEEPER_PEERS").unwrap_or("127.0.0.1:2181".into());
+//! # let path = format!("/zksync-doc-election-{}", std::process::id());
+//! use zksync::{recipes::Election, Client};
+//!
+//! let a = Client::connect(&hosts).await?;
+//! let b = Client::connect(&hosts).await?;
+//! let mut changes = Election::new(a.clone(), &path).observe();
+//! let first = Election::new(a.clone(), &path).with_id(b"a").campaign().await?;
+//! let next = tokio::spawn({
+//!     let election = Election::new(b.clone(), &path).with_id(b"b");
+//!     async move { election.campaign().await } // waits while "a" leads
+//! });
+//! assert_eq!(&changes.next().await?.id[..], b"a");
+//! let first_token = first.token();              // fence the leader's writes with it
+//! first.resign().await?;                        // "b" leads at once
+//! let second = next.await.unwrap()?;
+//! assert!(second.token() > first_token);
+//! assert_eq!(&changes.next().await?.id[..], b"b");
+//! second.resign().await?;
+//! # a.delete(&path, None).await?;
+//! # b.close().await;
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
 //! ```
