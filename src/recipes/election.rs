@@ -1,7 +1,7 @@
 //! Leader election: one leader at a time among the candidates of a path, with a token that
 //! grows with each new leader, and observers that see each change once, in order.
 
-use super::held::{HeldNode, LockLost};
+use super::held::{held_api, HeldNode};
 use super::lock_node::{self, QueueKind, QueueNode};
 use super::queue::{earlier, Attempt};
 use super::retry::{retry_or_fail, retrying, unless_no_node};
@@ -11,7 +11,6 @@ use crate::paths::join;
 use crate::validate_path;
 use crate::{Acl, Client};
 use bytes::Bytes;
-use std::time::Instant;
 
 /// Leader election on a ZooKeeper path (like Curator's LeaderLatch, kazoo's Election).
 ///
@@ -275,6 +274,8 @@ pub struct Leadership {
 }
 
 impl Leadership {
+    held_api!("the leadership");
+
     /// The leader's token: this candidate's node's czxid, larger for every later leader of
     /// the election (for the life of the ensemble). Fence what the leader writes with it.
     pub fn token(&self) -> i64 {
@@ -284,36 +285,6 @@ impl Leadership {
     /// The id this candidate campaigned with.
     pub fn id(&self) -> &[u8] {
         &self.id
-    }
-
-    /// The full path of this leader's node.
-    pub fn node_path(&self) -> &str {
-        self.held.node()
-    }
-
-    /// The lease: until then no server can have expired this session, so no other candidate
-    /// can lead (see [`crate::recipes::LockGuard::valid_until`]).
-    pub fn valid_until(&self) -> Instant {
-        self.held.valid_until()
-    }
-
-    /// True once this process cannot count on leading: the lease has passed without newer
-    /// contact, the session ended, or the monitor of [`Leadership::lost`] saw the node go.
-    /// Stays true once true.
-    pub fn is_lost(&self) -> bool {
-        self.held.is_lost()
-    }
-
-    /// Resolves when the leadership is lost (lease ran out, session ended, node deleted);
-    /// pending while this process leads. Cheap to call again and again.
-    pub async fn lost(&self) -> LockLost {
-        self.held.lost().await
-    }
-
-    /// Resolves when the leadership can no longer be relied on: `None` on a connection loss,
-    /// `Some(reason)` once lost. See [`crate::recipes::LockGuard::at_risk`].
-    pub async fn at_risk(&self) -> Option<LockLost> {
-        self.held.at_risk().await
     }
 
     /// Steps down: deletes this leader's node (the next candidate, watching it, leads at

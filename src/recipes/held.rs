@@ -165,6 +165,68 @@ impl HeldNode {
     }
 }
 
+/// The methods every holder type shares (`LockGuard`, `Permit`, `Leadership`), written once:
+/// `$what` names the held thing in the docs ("the lock", "the permit", "the leadership").
+/// The type must have a `held: HeldNode` field.
+macro_rules! held_api {
+    ($what:literal) => {
+        #[doc = concat!("The full path of the node that holds ", $what, ".")]
+        pub fn node_path(&self) -> &str {
+            self.held.node()
+        }
+
+        #[doc = concat!(
+            "The lease: the latest instant before which no server can have expired this \
+             session, so no other process can have been given ", $what, " (see \
+             [`Client::session_valid_until`](crate::Client::session_valid_until) for how it \
+             is derived and what it assumes). It moves forward with every contact the \
+             servers answer. Once it has passed without newer contact \
+             [`is_lost`](Self::is_lost) is true and [`lost`](Self::lost) resolves."
+        )]
+        pub fn valid_until(&self) -> std::time::Instant {
+            self.held.valid_until()
+        }
+
+        #[doc = concat!(
+            "True once this process cannot count on holding ", $what, ": the lease has \
+             passed without newer contact (judged on the clock now, so also right after a \
+             pause of the process, before any await), the session ended, or the monitor of \
+             [`lost`](Self::lost) saw the node go. Once true it stays true: a lease that ran \
+             out is not trusted again even if the client then reconnects with its session \
+             (the node is probably still there: release it and start again to go on)."
+        )]
+        pub fn is_lost(&self) -> bool {
+            self.held.is_lost()
+        }
+
+        #[doc = concat!(
+            "Resolves when ", $what, " is lost: the lease ran out without newer contact \
+             ([`LockLost::LeaseExpired`](crate::recipes::LockLost::LeaseExpired), the \
+             earliest sign), the session ended, or the node was deleted. Pending forever \
+             while it is held. Cheap to call again and again (in a `select!` loop, say): \
+             every call shares one monitor."
+        )]
+        pub async fn lost(&self) -> crate::recipes::LockLost {
+            self.held.lost().await
+        }
+
+        #[doc = concat!(
+            "Resolves as soon as ", $what, " can no longer be *relied on*: the connection \
+             dropped (`None`: the session may well survive and with it ", $what, ", but until \
+             a server answers again this process cannot know), or it was lost \
+             (`Some(reason)`, as [`lost`](Self::lost)). Stricter than `lost()`, like \
+             Curator's SUSPENDED state: for work that must stop while in doubt because the \
+             protected resource cannot check a fencing token. After a `None`, wait for the \
+             client's state to be connected again and check [`is_lost`](Self::is_lost) \
+             before going on."
+        )]
+        pub async fn at_risk(&self) -> Option<crate::recipes::LockLost> {
+            self.held.at_risk().await
+        }
+    };
+}
+pub(crate) use held_api;
+
 /// Watches the node, the session state and the lease until the lock is lost (then publishes
 /// the reason) or the guard is gone (every receiver dropped).
 async fn monitor(

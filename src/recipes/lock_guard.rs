@@ -1,11 +1,10 @@
 //! A held lock: its fencing token, its lease, and how its loss is noticed (the machinery is
 //! `held::HeldNode`, shared with permits and leaderships).
 
-use super::held::{HeldNode, LockLost};
+use super::held::{held_api, HeldNode};
 use super::lock_node::{LockKind, LockNode};
 use crate::error::Result;
 use crate::Client;
-use std::time::Instant;
 
 /// A held lock. Release it with [`LockGuard::unlock`] (which reports errors); a guard that is
 /// just dropped is released in the background (by the client's driver: no runtime needed).
@@ -55,6 +54,8 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    held_api!("the lock");
+
     pub(crate) fn new(client: Client, node: String, me: LockNode, czxid: i64) -> LockGuard {
         LockGuard {
             held: HeldNode::new(client, node, czxid),
@@ -81,49 +82,6 @@ impl LockGuard {
     /// Read or write.
     pub fn kind(&self) -> LockKind {
         self.kind
-    }
-
-    /// The full path of this holder's lock node.
-    pub fn node_path(&self) -> &str {
-        self.held.node()
-    }
-
-    /// The lease: the latest instant before which no server can have expired this session,
-    /// so no other process can have been given this lock (see
-    /// [`Client::session_valid_until`] for how it is derived and what it assumes). It moves
-    /// forward with every contact the servers answer. Once it has passed without newer contact
-    /// [`LockGuard::is_lost`] is true and [`LockGuard::lost`] resolves.
-    pub fn valid_until(&self) -> Instant {
-        self.held.valid_until()
-    }
-
-    /// True once this process cannot count on holding the lock: the lease has passed without
-    /// newer contact (judged on the clock now, so also right after a pause of the process,
-    /// before any await), the session ended, or the monitor of [`LockGuard::lost`] saw the node
-    /// go. Once true it stays true: a lease that ran out is not trusted again even if the client
-    /// then reconnects with its session (the node is probably still there: unlock and acquire
-    /// again to go on).
-    pub fn is_lost(&self) -> bool {
-        self.held.is_lost()
-    }
-
-    /// Resolves when the lock is lost: the lease ran out without newer contact
-    /// ([`LockLost::LeaseExpired`], the earliest sign), the session ended, or the node was
-    /// deleted. Pending forever while the lock is held. Cheap to call again and again (in a
-    /// `select!` loop, say): every call shares the guard's one monitor.
-    pub async fn lost(&self) -> LockLost {
-        self.held.lost().await
-    }
-
-    /// Resolves as soon as the lock can no longer be *relied on*: the connection dropped
-    /// (`None`: the session may well survive and the lock with it, but until a server answers
-    /// again this process cannot know), or the lock was lost (`Some(reason)`, as
-    /// [`LockGuard::lost`]). Stricter than `lost()`, like Curator's SUSPENDED state: for work
-    /// that must stop while in doubt because the protected resource cannot check a fencing
-    /// token. After a `None`, wait for the client's state to be connected again and check
-    /// [`LockGuard::is_lost`] before going on.
-    pub async fn at_risk(&self) -> Option<LockLost> {
-        self.held.at_risk().await
     }
 
     /// Releases the lock: deletes the node, retrying through connection loss. Fails only if

@@ -1,6 +1,6 @@
 //! A counting semaphore: at most `max` permits held at any moment, across processes.
 
-use super::held::{HeldNode, LockLost};
+use super::held::{held_api, HeldNode};
 use super::lock_node::{QueueKind, QueueNode};
 use super::queue::{earlier, Attempt};
 use super::retry::{retrying, unless_no_node};
@@ -10,7 +10,6 @@ use crate::paths::{join, parent};
 use crate::validate_path;
 use crate::{Acl, Client, CreateMode, ErrorCode};
 use bytes::Bytes;
-use std::time::Instant;
 
 /// A semaphore on a ZooKeeper path: at most `max` processes (or tasks) hold a [`Permit`] at any
 /// moment, the others queue in arrival order (fair: a later arrival never overtakes an
@@ -219,6 +218,8 @@ pub struct Permit {
 }
 
 impl Permit {
+    held_api!("the permit");
+
     /// The fencing token: the czxid of this permit's node. It grows with every permit granted
     /// later on this semaphore (for the life of the ensemble), so a resource that takes each
     /// holder's writes can reject those of a holder whose permit has been lost.
@@ -229,36 +230,6 @@ impl Permit {
     /// The server's sequence number in the node's name: the position in the queue.
     pub fn sequence(&self) -> i64 {
         self.seq
-    }
-
-    /// The full path of this permit's node.
-    pub fn node_path(&self) -> &str {
-        self.held.node()
-    }
-
-    /// The lease: until then no server can have expired this session, so the permit is
-    /// still held (see [`crate::recipes::LockGuard::valid_until`]).
-    pub fn valid_until(&self) -> Instant {
-        self.held.valid_until()
-    }
-
-    /// True once this process cannot count on the permit: the lease has passed without newer
-    /// contact, the session ended, or the monitor of [`Permit::lost`] saw the node go. Stays
-    /// true once true.
-    pub fn is_lost(&self) -> bool {
-        self.held.is_lost()
-    }
-
-    /// Resolves when the permit is lost (lease ran out, session ended, node deleted); pending
-    /// while it is held. Cheap to call again and again.
-    pub async fn lost(&self) -> LockLost {
-        self.held.lost().await
-    }
-
-    /// Resolves when the permit can no longer be relied on: `None` on a connection loss (it may
-    /// well survive), `Some(reason)` once lost. See [`crate::recipes::LockGuard::at_risk`].
-    pub async fn at_risk(&self) -> Option<LockLost> {
-        self.held.at_risk().await
     }
 
     /// Releases the permit: deletes its node, retrying through connection loss. Fails only if
