@@ -74,7 +74,7 @@ async fn n_plus_one_contenders_on_n_permits_exactly_n_hold() {
 }
 
 #[tokio::test]
-async fn processes_that_disagree_on_max_get_a_clear_error_and_create_nothing() {
+async fn processes_that_disagree_on_max_get_a_clear_error_and_leave_nothing() {
     let ns = Namespace::new("sem-mismatch").await;
     let dir = ns.path("sem");
     let a = client().await;
@@ -111,7 +111,10 @@ async fn processes_that_disagree_on_max_get_a_clear_error_and_create_nothing() {
         Semaphore::new(b.clone(), &dir, 0).acquire().await,
         Err(Error::InvalidArgument(_))
     ));
+    // The refused attempts' nodes (the check and the create go out together) are removed by
+    // the driver: only the holder's stays.
     let admin = ns.synced_admin().await;
+    wait_children(admin, &dir, |c| c.len() == 1).await;
     assert_eq!(
         permit_nodes(admin, &dir).await,
         vec![held.node_path().rsplit('/').next().unwrap().to_string()]

@@ -87,7 +87,9 @@ pub enum Error {
     /// A semaphore's node records another number of permits than this process asked for.
     /// Processes that disagree on `max` would together let more holders in than some of them
     /// expect, so the first process to use the path fixes the number and every other value is
-    /// refused (nothing is created). To change it, delete the semaphore's node while it is idle.
+    /// refused: no permit is returned, and a queue node the attempt made meanwhile (the check
+    /// and the queueing go out together) is removed by the client's driver. To change the
+    /// number, delete the semaphore's node while it is idle.
     #[error(
         "semaphore {path} is set up for {stored} permits, not {requested}: every process must \
          use the same number (delete the idle semaphore node to change it)"

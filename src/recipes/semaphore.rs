@@ -23,8 +23,8 @@ use bytes::Bytes;
 /// a lock's one watch).
 ///
 /// `max` is kept in the data of the semaphore's node. The first process to use the path fixes
-/// it; a process asking for another number gets [`Error::SemaphoreMismatch`] and creates
-/// nothing. (Curator's InterProcessSemaphoreV2 lets each process bring its own number, so two
+/// it; a process asking for another number gets [`Error::SemaphoreMismatch`] and no permit
+/// (a node its attempt made meanwhile is removed in the background). (Curator's InterProcessSemaphoreV2 lets each process bring its own number, so two
 /// processes that disagree let in as many holders as the larger one says, silently; kazoo
 /// refuses a mismatch too.) To change `max`, delete the node while nobody holds or waits.
 ///
@@ -115,7 +115,6 @@ impl Semaphore {
                 "a semaphore needs at least 1 permit".to_string(),
             ));
         }
-        self.agree_on_max().await?;
         let attempt = Attempt {
             client: &self.client,
             dir: &self.path,
@@ -125,20 +124,25 @@ impl Semaphore {
             try_only,
         };
         let max = self.max as usize;
-        let Some(admitted) = attempt
-            .run(|nodes, me| permit_blockers(nodes, me, max))
-            .await?
-        else {
-            return Ok(None);
+        let queued = async {
+            let admitted = attempt
+                .run(|nodes, me| permit_blockers(nodes, me, max))
+                .await?;
+            // A permit at once: if the check below fails, dropping it releases the node.
+            Ok(admitted.map(|admitted| Permit {
+                held: HeldNode::new(
+                    self.client.clone(),
+                    join(&self.path, &admitted.node.name),
+                    admitted.czxid,
+                ),
+                seq: admitted.node.seq,
+            }))
         };
-        Ok(Some(Permit {
-            held: HeldNode::new(
-                self.client.clone(),
-                join(&self.path, &admitted.node.name),
-                admitted.czxid,
-            ),
-            seq: admitted.node.seq,
-        }))
+        // The check of `max` and the queueing go out together (one round trip's wait, not
+        // two). A permit is returned only if the check passed; if it fails, the attempt is
+        // dropped (cancel-safe: its node is removed) or its permit released.
+        let ((), permit) = tokio::try_join!(self.agree_on_max(), queued)?;
+        Ok(permit)
     }
 
     /// Makes sure the semaphore's node says `max`: creates it with `max` if missing, claims it
