@@ -17,16 +17,18 @@ use bytes::Bytes;
 ///
 /// Layout: one ephemeral sequential node `_c_<id>-permit-<seq>` per holder or waiter under
 /// `path`; the first `max` of them (by sequence) hold permits. A waiter watches only the
-/// `max` nodes just before its own: the queue can only shrink in front of it by one of those
-/// going (a farther one going leaves the nearest `max` unchanged), so no release is missed and
-/// a release wakes at most `max` waiters, never the whole queue (with `max` 1 this is exactly
-/// a lock's one watch).
+/// `max` nodes just before its own. That is enough: it is admitted once fewer than `max`
+/// nodes precede it, which can only happen once one of those `max` has gone (a farther one
+/// going leaves them in place), and no node can join in front of it. So no release is missed,
+/// and a release wakes at most `max` waiters, never the whole queue (with `max` 1 this is
+/// exactly a lock's one watch).
 ///
 /// `max` is kept in the data of the semaphore's node. The first process to use the path fixes
-/// it; a process asking for another number gets [`Error::SemaphoreMismatch`] and no permit
-/// (a node its attempt made meanwhile is removed in the background). (Curator's InterProcessSemaphoreV2 lets each process bring its own number, so two
-/// processes that disagree let in as many holders as the larger one says, silently; kazoo
-/// refuses a mismatch too.) To change `max`, delete the node while nobody holds or waits.
+/// it; a process asking for another number gets [`Error::SemaphoreMismatch`] and no permit (a
+/// node its attempt made meanwhile is removed in the background). Curator's
+/// InterProcessSemaphoreV2 lets each process bring its own number, so two processes that
+/// disagree let in as many holders as the larger one says, silently; kazoo refuses a mismatch
+/// too. To change `max`, delete the node while nobody holds or waits.
 ///
 /// Acquire futures are cancel-safe: a dropped acquire (a timeout, a `select!`) removes its node
 /// through the client's driver. A dropped [`Permit`] is released the same way.
