@@ -4,15 +4,17 @@
 //! cargo run --release --example bench -- --scenario get --ops 200000 --window 1000
 //! ```
 //! Flags: `--servers HOSTS` (default `$ZOOKEEPER_PEERS`, then 127.0.0.1:2181), `--scenario
-//! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier`, `--ops N`, `--window W`,
-//! `--clients K`, `--no-coalesce` (read every reply as it arrives). CPU time and peak RSS are the whole process's (as `/usr/bin/time` reports
-//! them for the C client).
+//! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier|election-failover|semaphore-cycle`,
+//! `--ops N`, `--window W`, `--clients K`, `--no-coalesce` (read every reply as it arrives). CPU
+//! time and peak RSS are the whole process's (as `/usr/bin/time` reports them for the C client),
+//! except in `semaphore-cycle`, whose CPU is that of its semaphore blocks only (see there).
+//! `election-failover` and `semaphore-cycle` carry their own same-run comparisons.
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zksync::recipes::{Barrier, DoubleBarrier, RwLock};
+use zksync::recipes::{Barrier, DoubleBarrier, Election, RwLock, Semaphore};
 use zksync::{Client, ConnectOptions, CreateMode};
 
 struct Args {
@@ -56,6 +58,8 @@ fn parse_args() -> Result<Args, String> {
         "handoff" => (2_000, 1),
         "barrier" => (5, 1),
         "double-barrier" => (20, 1),
+        "election-failover" => (200, 1),
+        "semaphore-cycle" => (2_000, 1),
         s => return Err(format!("unknown scenario {s}")),
     };
     if a.ops == 0 {
@@ -97,6 +101,16 @@ fn usage() -> (f64, f64, u64) {
     (user, sys, rss)
 }
 
+/// Process CPU (user, sys) seconds from getrusage: the kernel's precise runtime (split between
+/// user and sys by its tick samples), for spans too short for /proc's 10 ms ticks.
+fn rusage_cpu() -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_utime), secs(ru.ru_stime))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -110,6 +124,8 @@ struct Outcome {
     errors: u64,
     secs: f64,
     extra: Vec<(String, String)>,
+    /// CPU (user, sys) seconds of the measured part, when not the whole process's.
+    cpu: Option<(f64, f64)>,
 }
 
 /// `--no-coalesce`: every session reads each reply as it arrives (`coalesce_replies(false)`).
@@ -192,6 +208,7 @@ async fn run_get(a: &Args) -> Outcome {
         errors,
         secs,
         extra: vec![],
+        cpu: None,
     }
 }
 
@@ -219,6 +236,7 @@ async fn run_create(a: &Args) -> Outcome {
         errors,
         secs,
         extra: vec![],
+        cpu: None,
     }
 }
 
@@ -241,6 +259,7 @@ async fn run_sync_get(a: &Args) -> Outcome {
         errors,
         secs,
         extra: latency_fields(lat),
+        cpu: None,
     }
 }
 
@@ -286,6 +305,7 @@ async fn run_lock_cycle(a: &Args) -> Outcome {
         errors,
         secs,
         extra: latency_fields(lat),
+        cpu: None,
     }
 }
 
@@ -352,6 +372,7 @@ async fn run_handoff(a: &Args) -> Outcome {
         errors: errors.load(Ordering::Relaxed),
         secs,
         extra,
+        cpu: None,
     }
 }
 
@@ -409,6 +430,7 @@ async fn run_barrier(a: &Args) -> Outcome {
             ("release_ms_median".into(), format!("{median:.3}")),
             ("clients".into(), k.to_string()),
         ],
+        cpu: None,
     }
 }
 
@@ -455,6 +477,304 @@ async fn run_double_barrier(a: &Args) -> Outcome {
             ),
             ("clients".into(), k.to_string()),
         ],
+        cpu: None,
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    v
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// `election-failover`: how long a waiting candidate takes to lead once the leader is gone.
+///
+/// Each round, the leader (a session on server `r`) leads and a fresh candidate (a session on
+/// server `r + 1` of `--servers`) campaigns; once the candidate's watch on the leader's node is
+/// registered, the leader's session is closed (`Client::close`: the server deletes its node in
+/// the closeSession transaction) and the round measures from the call of `close()` to the
+/// candidate's `campaign()` returning. The candidate then leads the next round, against a new
+/// candidate one server further: every server takes both roles. `--ops` is the number of rounds.
+///
+/// In every round, before the failover and between the same two sessions, it also measures the
+/// ensemble's write latency (a create and a delete by the leader's session, each a sample) and
+/// the notification latency (the candidate's session watches the node with `exists`; from the
+/// leader's write call to the candidate's event). The goal "failover within two write round
+/// trips plus one notification" reads as `failover_p50_ms <= budget_p50_ms` (`2 * write_p50_ms +
+/// notify_p50_ms`); `budget_ratio_p50` is their quotient (below 1 = within), `budget_ratio_p99`
+/// the same with p99s.
+async fn run_election_failover(a: &Args) -> Outcome {
+    let hosts: Vec<String> = a
+        .servers
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(String::from)
+        .collect();
+    let host = |i: u64| hosts[(i % hosts.len() as u64) as usize].clone();
+    let r = root("elect");
+    let path = format!("{r}/election");
+    let probe = format!("{r}/probe");
+    let admin = connect(&a.servers).await;
+    admin
+        .create(&r, b"", CreateMode::Persistent)
+        .await
+        .expect("create root");
+    let mut leader = connect(&host(0)).await;
+    let mut leadership = Election::new(leader.clone(), &path)
+        .with_id(b"round-0")
+        .campaign()
+        .await
+        .expect("first campaign");
+    let (mut failover, mut closes, mut writes, mut notifies) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut errors = 0;
+    let t_all = Instant::now();
+    for round in 0..a.ops {
+        let cand = connect(&host(round + 1)).await;
+        let election =
+            Election::new(cand.clone(), &path).with_id(format!("round-{}", round + 1).as_bytes());
+        let campaign = tokio::spawn(async move {
+            let outcome = election.campaign().await;
+            (outcome, Instant::now())
+        });
+        // The candidate waits once its watch on the leader's node is registered (counted when
+        // the server's reply arrives, so the server holds it).
+        while cand.watch_count().await == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Write and notification latency: the leader's session writes, the candidate's hears.
+        for create in [true, false] {
+            let (_, watch) = cand.exists_w(&probe).await.expect("exists_w");
+            let t = Instant::now();
+            let write = async {
+                let ok = if create {
+                    leader
+                        .create(&probe, b"", CreateMode::Persistent)
+                        .await
+                        .is_ok()
+                } else {
+                    leader.delete(&probe, None).await.is_ok()
+                };
+                (ok, Instant::now())
+            };
+            let event = async {
+                let fired = watch.await.is_ok();
+                (fired, Instant::now())
+            };
+            let ((w_ok, w_at), (e_ok, e_at)) = tokio::join!(write, event);
+            if w_ok && e_ok {
+                writes.push(ms(w_at - t));
+                notifies.push(ms(e_at - t));
+            } else {
+                errors += 1;
+            }
+        }
+        let t0 = Instant::now();
+        leader.close().await;
+        closes.push(ms(t0.elapsed()));
+        let (outcome, at) = campaign.await.expect("campaign task");
+        let next = match outcome {
+            Ok(l) => {
+                failover.push(ms(at - t0));
+                l
+            }
+            Err(e) => {
+                eprintln!("bench: round {round}: campaign failed: {e}");
+                errors += 1;
+                Election::new(cand.clone(), &path)
+                    .campaign()
+                    .await
+                    .expect("campaign again")
+            }
+        };
+        drop(std::mem::replace(&mut leadership, next)); // its session is closed: nothing to do
+        leader = cand;
+    }
+    let secs = t_all.elapsed().as_secs_f64();
+    let _ = leadership.resign().await;
+    leader.close().await;
+    let _ = admin.delete(&path, None).await;
+    let _ = admin.delete(&r, None).await;
+    admin.close().await;
+
+    let failover = sorted(failover);
+    let (writes, notifies, closes) = (sorted(writes), sorted(notifies), sorted(closes));
+    let (w50, w99) = (percentile(&writes, 0.5), percentile(&writes, 0.99));
+    let (n50, n99) = (percentile(&notifies, 0.5), percentile(&notifies, 0.99));
+    let (f50, f99) = (percentile(&failover, 0.5), percentile(&failover, 0.99));
+    let budget50 = 2.0 * w50 + n50;
+    let budget99 = 2.0 * w99 + n99;
+    let field = |k: &str, v: f64| (k.to_string(), format!("{v:.3}"));
+    Outcome {
+        ops: a.ops,
+        errors,
+        secs,
+        extra: vec![
+            field("failover_p50_ms", f50),
+            field("failover_p99_ms", f99),
+            field("failover_mean_ms", mean(&failover)),
+            field(
+                "failover_max_ms",
+                failover.last().copied().unwrap_or_default(),
+            ),
+            field("close_p50_ms", percentile(&closes, 0.5)),
+            field("write_p50_ms", w50),
+            field("write_p99_ms", w99),
+            field("notify_p50_ms", n50),
+            field("notify_p99_ms", n99),
+            field("budget_p50_ms", budget50),
+            field("budget_ratio_p50", f50 / budget50),
+            field("budget_ratio_p99", f99 / budget99),
+            ("servers".into(), hosts.len().to_string()),
+        ],
+        cpu: None,
+    }
+}
+
+/// The recipe a block of `semaphore-cycle` runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Cycled {
+    Semaphore,
+    Lock,
+}
+
+/// One block of acquire/release cycles: `ops` acquisitions shared by one task per client
+/// (in a loop of one task when there is one client). Returns (errors, cycle times in ms).
+async fn cycle_block(
+    clients: &[Client],
+    sem_path: &str,
+    lock_path: &str,
+    max: u32,
+    what: Cycled,
+    ops: u64,
+) -> (u64, Vec<f64>) {
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in clients {
+        let sem = Semaphore::new(c.clone(), sem_path, max);
+        let lock = RwLock::new(c.clone(), lock_path);
+        let count = count.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut errors, mut lat) = (0, Vec::new());
+            while count.fetch_add(1, Ordering::SeqCst) < ops {
+                let t = Instant::now();
+                let ok = match what {
+                    Cycled::Semaphore => match sem.acquire().await {
+                        Ok(p) => p.release().await.is_ok(),
+                        Err(_) => false,
+                    },
+                    Cycled::Lock => match lock.write().await {
+                        Ok(g) => g.unlock().await.is_ok(),
+                        Err(_) => false,
+                    },
+                };
+                if ok {
+                    lat.push(ms(t.elapsed()));
+                } else {
+                    errors += 1;
+                }
+            }
+            (errors, lat)
+        }));
+    }
+    let (mut errors, mut lat) = (0, Vec::new());
+    for t in tasks {
+        let (e, l) = t.await.expect("cycle task");
+        errors += e;
+        lat.extend(l);
+    }
+    (errors, lat)
+}
+
+/// `semaphore-cycle`: acquire + release cycles of a `Semaphore` of 2 permits against the
+/// write lock's (what `lock-cycle` and, with clients, `handoff` run), in the same invocation.
+///
+/// Both recipes run on the same sessions in alternating blocks (20 blocks, 10 of each, `--ops`
+/// acquisitions per recipe in all; which goes first alternates), so that whatever else the
+/// machine does falls on both alike. Without `--clients`: one session, one cycle at a time
+/// (uncontended, like `lock-cycle`); with `--clients K`: K sessions, one task each, contending
+/// (like `handoff`; up to 2 hold permits at once, 1 the lock). The line's `ops_per_sec`, CPU
+/// (process CPU during the semaphore blocks only, from getrusage) and `p50_ms`/`p99_ms` (one cycle: from asking
+/// to released) are the semaphore's; `lock_*` the same for the lock; `sem_vs_lock` the ratio of
+/// their throughputs.
+async fn run_semaphore_cycle(a: &Args) -> Outcome {
+    const MAX: u32 = 2;
+    const BLOCKS: u64 = 10;
+    let k = a.clients.unwrap_or(1).max(1);
+    let r = root("sem");
+    let (sem_path, lock_path) = (format!("{r}-sem"), format!("{r}-lock"));
+    let mut clients = Vec::new();
+    for _ in 0..k {
+        clients.push(connect(&a.servers).await);
+    }
+    // Warm up: creates both nodes (and fixes the semaphore's max).
+    for what in [Cycled::Semaphore, Cycled::Lock] {
+        let (e, _) = cycle_block(&clients[..1], &sem_path, &lock_path, MAX, what, 1).await;
+        assert_eq!(e, 0, "warm-up cycle failed");
+    }
+    let mut errors = 0;
+    let (mut lat, mut secs, mut cpu) =
+        ([Vec::new(), Vec::new()], [0.0f64; 2], [(0.0f64, 0.0f64); 2]);
+    for b in 0..2 * BLOCKS {
+        let (i, what) = if (b % 2 == 0) == (b / 2 % 2 == 0) {
+            (0, Cycled::Semaphore)
+        } else {
+            (1, Cycled::Lock)
+        };
+        // This block's share of the recipe's ops (the remainder goes to the first blocks).
+        let block = b / 2;
+        let n = a.ops / BLOCKS + u64::from(block < a.ops % BLOCKS);
+        let (u0, s0) = rusage_cpu();
+        let t = Instant::now();
+        let (e, l) = cycle_block(&clients, &sem_path, &lock_path, MAX, what, n).await;
+        secs[i] += t.elapsed().as_secs_f64();
+        let (u1, s1) = rusage_cpu();
+        cpu[i].0 += u1 - u0;
+        cpu[i].1 += s1 - s0;
+        errors += e;
+        lat[i].extend(l);
+    }
+    let _ = clients[0].delete(&sem_path, None).await;
+    let _ = clients[0].delete(&lock_path, None).await;
+    for c in clients {
+        c.close().await;
+    }
+    let [sem_lat, lock_lat] = lat.map(sorted);
+    let lock_ops_per_sec = a.ops as f64 / secs[1];
+    let field = |k: &str, v: f64, d: usize| (k.to_string(), format!("{v:.d$}"));
+    Outcome {
+        ops: a.ops,
+        errors,
+        secs: secs[0],
+        extra: vec![
+            field("p50_ms", percentile(&sem_lat, 0.5), 3),
+            field("p99_ms", percentile(&sem_lat, 0.99), 3),
+            ("max_permits".into(), MAX.to_string()),
+            ("clients".into(), k.to_string()),
+            field("lock_secs", secs[1], 3),
+            field("lock_ops_per_sec", lock_ops_per_sec, 0),
+            field(
+                "lock_cpu_us_per_op",
+                (cpu[1].0 + cpu[1].1) * 1e6 / a.ops as f64,
+                2,
+            ),
+            field("lock_p50_ms", percentile(&lock_lat, 0.5), 3),
+            field("lock_p99_ms", percentile(&lock_lat, 0.99), 3),
+            field("sem_vs_lock", secs[1] / secs[0], 3),
+        ],
+        cpu: Some(cpu[0]),
     }
 }
 
@@ -475,10 +795,15 @@ fn main() {
             "lock-cycle" => run_lock_cycle(&a).await,
             "handoff" => run_handoff(&a).await,
             "barrier" => run_barrier(&a).await,
+            "election-failover" => run_election_failover(&a).await,
+            "semaphore-cycle" => run_semaphore_cycle(&a).await,
             _ => run_double_barrier(&a).await,
         }
     });
-    let (user, sys, rss) = usage();
+    let (mut user, mut sys, rss) = usage();
+    if let Some((u, s)) = o.cpu {
+        (user, sys) = (u, s);
+    }
     let mut line = format!(
         "{{\"client\":\"zksync\",\"scenario\":\"{}\",\"ops\":{},\"window\":{},\"errors\":{},\"secs\":{:.3},\"ops_per_sec\":{:.0},\"cpu_user_s\":{:.2},\"cpu_sys_s\":{:.2},\"cpu_us_per_op\":{:.2},\"max_rss_kb\":{}",
         a.scenario,
