@@ -5,10 +5,12 @@
 //! cargo run --release --features cli --example demo     # with ZOOKEEPER_PEERS set
 //! ```
 //!
-//! Every scene starts real `zksync` processes (the binary built next to this example, or
-//! `$ZKSYNC_BIN`) and prints what they print, with timestamps, then checks what it claims
-//! (writers alone, readers together, everyone leaving together...). Exits non-zero if a check
-//! fails. Works under `/zksync-demo/<pid>` and removes it at the end. Runs in about 25 s.
+//! Scenes 1-5 start real `zksync` processes (the binary built next to this example, or
+//! `$ZKSYNC_BIN`) and print what they print, with timestamps; scenes 6 and 7 (leader election,
+//! a semaphore) run their participants in this process through the library, one ZooKeeper
+//! session each. Every scene then checks what it claims (writers alone, readers together,
+//! everyone leaving together, one leader at a time...). Exits non-zero if a check fails. Works
+//! under `/zksync-demo/<pid>` and removes it at the end. Runs in about 20 s.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -16,7 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use zksync::recipes::{Election, LockLost, Semaphore};
 use zksync::Client;
 // Shared with the integration tests (test-support/, a dev-dependency): a TCP forwarder the demo
 // cuts to make the holder lose its session, and the recursive delete that removes its tree.
@@ -461,6 +465,283 @@ async fn lost_lock(d: &Demo) {
     );
 }
 
+/// Connects one more ZooKeeper session for an in-process participant (scenes 6 and 7).
+async fn session(d: &Demo) -> Client {
+    match Client::connect(&d.peers).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("demo: cannot reach ZooKeeper at {}: {e}", d.peers);
+            std::process::exit(2);
+        }
+    }
+}
+
+/// How a candidate's leadership ended.
+enum Ended {
+    Lost(LockLost),
+    Resigned,
+}
+
+/// One candidate of scene 6: campaigns, leads until it is told to resign or its leadership
+/// is lost, and reports each step.
+async fn candidate(
+    d: Demo,
+    who: String,
+    client: Client,
+    path: String,
+    resign: oneshot::Receiver<()>,
+) {
+    let election = Election::new(client, &path).with_id(who.as_bytes());
+    d.record(&who, "campaigning");
+    let leadership = match election.campaign().await {
+        Ok(l) => l,
+        Err(e) => {
+            d.record(&who, &format!("campaign failed: {e}"));
+            return;
+        }
+    };
+    d.record(
+        &who,
+        &format!("LEADING (fencing token {})", leadership.token()),
+    );
+    let ended = tokio::select! {
+        lost = leadership.lost() => Ended::Lost(lost),
+        _ = resign => Ended::Resigned,
+    };
+    match ended {
+        Ended::Lost(LockLost::SessionEnded(e)) => {
+            d.record(&who, &format!("no longer leading: session ended ({e})"))
+        }
+        Ended::Lost(lost) => d.record(&who, &format!("no longer leading: {lost:?}")),
+        Ended::Resigned => {
+            d.record(&who, "stepping down");
+            match leadership.resign().await {
+                Ok(()) => d.record(&who, "resigned"),
+                Err(e) => d.record(&who, &format!("resign failed: {e}")),
+            }
+        }
+    }
+}
+
+/// Waits (up to 10 s) until `who` printed `needle`.
+async fn wait_for(d: &Demo, who: &str, needle: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.find(who, needle).is_empty() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    true
+}
+
+/// Scene 6: leader election; the leader's session ends, the next candidate takes over.
+async fn election(d: &Demo) {
+    let path = d.path("leader");
+    d.scene(
+        "6. Leader election: the leader goes away, the next candidate takes over",
+        &[
+            "Three candidates (one ZooKeeper session each, in this process) campaign for",
+            &format!("{path}, 0.2 s apart; an observer prints every change of leader:"),
+            &format!("  Election::new(client, \"{path}\").with_id(b\"cand-N\").campaign().await"),
+            "After 1 s cand-1's session is closed (as when its process stops; a process that",
+            "just dies is removed when its session times out). Later cand-2 resigns.",
+            "Expect: cand-1, cand-2, cand-3 lead in turn, one at a time, each with a larger token.",
+        ],
+    );
+    let observer = session(d).await;
+    let mut changes = Election::new(observer.clone(), &path).observe();
+    let od = d.clone();
+    let watching = tokio::spawn(async move {
+        while let Ok(leader) = changes.next().await {
+            let id = String::from_utf8_lossy(&leader.id).into_owned();
+            od.record(
+                "observer",
+                &format!("leader is now {id} (fencing token {})", leader.token),
+            );
+        }
+    });
+    let names = ["cand-1", "cand-2", "cand-3"];
+    let (mut clients, mut resigns, mut tasks) = (Vec::new(), Vec::new(), Vec::new());
+    for who in names {
+        let client = session(d).await;
+        let (tx, rx) = oneshot::channel();
+        tasks.push(tokio::spawn(candidate(
+            d.clone(),
+            who.to_string(),
+            client.clone(),
+            path.clone(),
+            rx,
+        )));
+        clients.push(client);
+        resigns.push(Some(tx));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    d.say("closing cand-1's session (ZooKeeper deletes its candidate node at once)");
+    let closed = Instant::now();
+    clients[0].close().await;
+    let took_over = wait_for(d, "cand-2", "LEADING").await;
+    if took_over {
+        d.say(&format!(
+            "cand-2 took over {:.1} ms after the close began",
+            d.first("cand-2", "LEADING")
+                .saturating_duration_since(closed)
+                .as_secs_f64()
+                * 1e3
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    if let Some(tx) = resigns[1].take() {
+        let _ = tx.send(());
+    }
+    let _ = wait_for(d, "cand-3", "LEADING").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if let Some(tx) = resigns[2].take() {
+        let _ = tx.send(());
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    // The observer has reported everyone it will see once cand-3's change is printed.
+    let _ = wait_for(d, "observer", "cand-3").await;
+    watching.abort();
+    observer.close().await;
+    for c in &clients[1..] {
+        c.close().await;
+    }
+
+    let led = |who: &str| d.find(who, "LEADING").first().copied();
+    let ended = |who: &str| {
+        d.find(who, "no longer leading")
+            .into_iter()
+            .chain(d.find(who, "stepping down"))
+            .min()
+    };
+    d.check(
+        took_over && names.iter().all(|w| led(w).is_some()),
+        "each candidate led in turn",
+    );
+    d.check(
+        led("cand-2").is_some_and(|t| t >= closed)
+            && matches!((ended("cand-2"), led("cand-3")), (Some(e), Some(l)) if l >= e),
+        "one leader at a time: each new leader began only after the previous one was gone",
+    );
+    let tokens: Vec<Option<i64>> = names.iter().map(|w| d.token(w)).collect();
+    d.check(
+        tokens
+            .windows(2)
+            .all(|p| matches!(p, [Some(a), Some(b)] if b > a)),
+        &format!(
+            "the fencing tokens grow with each leader ({})",
+            tokens
+                .iter()
+                .map(|t| show(*t))
+                .collect::<Vec<_>>()
+                .join(" < ")
+        ),
+    );
+    let seen: Vec<String> = d
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.who == "observer")
+        .map(|e| e.text.clone())
+        .collect();
+    let expected: Vec<String> = names
+        .iter()
+        .zip(&tokens)
+        .map(|(w, t)| format!("leader is now {w} (fencing token {})", show(*t)))
+        .collect();
+    d.check(
+        seen == expected,
+        "the observer saw each leader once, in order, with its token",
+    );
+}
+
+/// Scene 7: a semaphore of 2: four workers, at most two inside at once.
+async fn semaphore(d: &Demo) {
+    let path = d.path("permits");
+    d.scene(
+        "7. A semaphore of 2: four workers, at most two at work at any moment",
+        &[
+            "Four workers (one ZooKeeper session each, in this process) arrive 0.15 s apart",
+            "and each works for 0.8 s under a permit:",
+            &format!("  Semaphore::new(client, \"{path}\", 2).acquire().await"),
+            "Expect: worker-1 and worker-2 at once; worker-3 and worker-4 wait for a free permit.",
+        ],
+    );
+    let names = ["worker-1", "worker-2", "worker-3", "worker-4"];
+    let mut workers = Vec::new();
+    for who in names {
+        let client = session(d).await;
+        let (d2, path) = (d.clone(), path.clone());
+        workers.push(tokio::spawn(async move {
+            let sem = Semaphore::new(client.clone(), &path, 2);
+            d2.record(who, "waiting for a permit");
+            let ok = match sem.acquire().await {
+                Ok(permit) => {
+                    d2.record(
+                        who,
+                        &format!(
+                            "permit held (fencing token {}), working 0.8s",
+                            permit.token()
+                        ),
+                    );
+                    tokio::time::sleep(Duration::from_millis(800)).await;
+                    d2.record(who, "done, releasing");
+                    permit.release().await.is_ok()
+                }
+                Err(e) => {
+                    d2.record(who, &format!("acquire failed: {e}"));
+                    false
+                }
+            };
+            client.close().await;
+            ok
+        }));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let mut all_ok = true;
+    for w in workers {
+        all_ok &= w.await.unwrap_or(false);
+    }
+    d.check(all_ok, "every worker got a permit and released it");
+    // Inside = from "permit held" to "done, releasing" (both printed while the permit is held).
+    let mut edges: Vec<(Instant, i32)> = Vec::new();
+    for who in names {
+        if let (Some(a), Some(b)) = (
+            d.find(who, "permit held").first(),
+            d.find(who, "done, releasing").first(),
+        ) {
+            edges.push((*a, 1));
+            edges.push((*b, -1));
+        }
+    }
+    edges.sort(); // at equal instants a leave (-1) sorts before an entry
+    let (mut inside, mut most) = (0, 0);
+    for (_, step) in edges {
+        inside += step;
+        most = most.max(inside);
+    }
+    d.check(
+        most <= 2,
+        &format!("never more than two inside at once (at most {most})"),
+    );
+    d.check(most == 2, "two worked side by side");
+    let first_out = ["worker-1", "worker-2"]
+        .iter()
+        .filter_map(|w| d.find(w, "done, releasing").first().copied())
+        .min();
+    d.check(
+        ["worker-3", "worker-4"].iter().all(|w| {
+            matches!((first_out, d.find(w, "permit held").first()), (Some(o), Some(h)) if *h >= o)
+        }),
+        "worker-3 and worker-4 got in only after a permit was released",
+    );
+}
+
 fn zksync_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("ZKSYNC_BIN") {
         return PathBuf::from(p);
@@ -502,9 +783,10 @@ async fn main() {
     };
     println!("zksync demo: coordination recipes across real processes, from the shell");
     println!("ZooKeeper: {peers}");
-    println!("Every process below is a separate `zksync` command; lines show [time in scene]");
+    println!("In scenes 1-5 every process below is a separate `zksync` command; in 6 and 7 each");
+    println!("participant is a ZooKeeper session of its own in this process. Lines show [time in");
     println!(
-        "process | what it printed. Everything lives under {} (removed at the end).",
+        "scene] who | what it printed. Everything lives under {} (removed at the end).",
         d.root
     );
     let started = Instant::now();
@@ -514,6 +796,8 @@ async fn main() {
         barrier(&d).await;
         double_barrier(&d).await;
         lost_lock(&d).await;
+        election(&d).await;
+        semaphore(&d).await;
     };
     let interrupted = tokio::select! {
         _ = scenes => false,
