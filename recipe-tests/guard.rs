@@ -221,3 +221,44 @@ async fn an_unlock_cancelled_during_a_partition_still_releases_the_lock() {
     holder.close().await;
     ns.cleanup().await;
 }
+
+#[tokio::test]
+async fn closing_the_holders_own_client_reports_the_session_ended_not_a_foreign_delete() {
+    let ns = Namespace::new("guard-close").await;
+    // Five rounds: which of the two signs reaches the monitor first is a race.
+    for round in 0..5 {
+        let c = client().await;
+        let g = RwLock::new(c.clone(), &ns.path("lock"))
+            .write()
+            .await
+            .unwrap();
+        let p = zksync::recipes::Semaphore::new(c.clone(), &ns.path("sem"), 1)
+            .acquire()
+            .await
+            .unwrap();
+        // The monitors run before the close (a `select!` on lost() in the holder's work loop).
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), g.lost())
+                .await
+                .is_err(),
+            "lost while held"
+        );
+        assert!(tokio::time::timeout(Duration::from_millis(50), p.lost())
+            .await
+            .is_err());
+        // The server deletes the nodes (and sends their watch events) before it answers the
+        // close: the deletes are the session's own doing, not someone else's.
+        c.close().await;
+        assert_eq!(
+            guard("lock lost", g.lost()).await,
+            LockLost::SessionEnded(zksync::Error::Closed),
+            "round {round}"
+        );
+        assert_eq!(
+            guard("permit lost", p.lost()).await,
+            LockLost::SessionEnded(zksync::Error::Closed),
+            "round {round}"
+        );
+    }
+    ns.cleanup().await;
+}

@@ -81,6 +81,7 @@ async fn connect(hosts: &str, options: ConnectOptions) -> Result<Client> {
             default_acl: options.default_acl.clone(),
             session_rx,
             lease,
+            closing: Default::default(),
         }),
     };
     let wait = options

@@ -70,6 +70,8 @@ pub(super) struct Inner {
     pub(super) session_rx: watch::Receiver<Option<SessionInfo>>,
     /// The session's lease, as the driver last published it.
     pub(super) lease: Arc<LeaseCell>,
+    /// Set by the first `close()` on any clone: the session is ending at this process's request.
+    pub(super) closing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -205,12 +207,25 @@ impl Client {
         }
     }
 
+    /// True once [`Client::close`] was called on this client or any clone: the session is
+    /// ending (or has ended) at this process's request. The server deletes the session's
+    /// ephemeral nodes, and sends their watch events, *before* it confirms the close, so a
+    /// watcher that sees its own node go can tell by this that nobody else deleted it.
+    pub fn is_closing(&self) -> bool {
+        self.inner
+            .closing
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Closes the session: the server deletes its ephemeral nodes at once. Waits until the
     /// server confirmed (or a short deadline passed). Other clones fail with [`Error::Closed`].
     ///
     /// **Cancel-safety:** once polled, the close is with the driver: a dropped call drops only the
     /// wait for the server's confirmation, and the session is closed all the same.
     pub async fn close(&self) {
+        self.inner
+            .closing
+            .store(true, std::sync::atomic::Ordering::Release);
         let _ = self.inner.tx.send(Command::Close);
         let mut rx = self.inner.state.clone();
         while !rx.borrow_and_update().is_terminal() {

@@ -250,7 +250,14 @@ async fn monitor(
                     Some(_) => {}
                     None => return LockLost::SessionEnded(Error::Closed),
                 },
-                reason = &mut node_gone => return reason,
+                reason = &mut node_gone => {
+                    // Our own close deletes the node before the session's state says closed:
+                    // that is the session ending, not someone else's delete.
+                    if reason == LockLost::NodeDeleted && client.is_closing() {
+                        return LockLost::SessionEnded(client.session_ended().await);
+                    }
+                    return reason;
+                }
                 () = tokio::time::sleep_until(wake.into()) => {
                     // The lease may have moved on meanwhile: judge by the latest one.
                     if client
