@@ -2,7 +2,8 @@
 //! election's leadership, and who waits, with each node's token, session, data and age. For
 //! operators and tools (`zksync holders`); it takes nothing and watches nothing.
 
-use super::lock_node::{self, QueueKind, QueueNode};
+pub use super::lock_node::QueueKind;
+use super::lock_node::{self, QueueNode};
 use super::queue::earlier;
 use super::retry::{retrying, unless_no_node};
 use super::support::after_sync;
@@ -20,7 +21,7 @@ use tokio::task::JoinSet;
 #[non_exhaustive]
 pub struct QueueEntry {
     /// What the node stands for: a read or write lock node, a semaphore permit, an election
-    /// candidate.
+    /// candidate ([`QueueKind::as_str`] names it).
     pub kind: QueueKind,
     /// True if the node holds (the lock, a permit, the leadership) by the queue's state at the
     /// time of the listing; false if it waits.
