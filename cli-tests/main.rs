@@ -5,6 +5,9 @@ mod support;
 
 mod barrier;
 mod double_barrier;
+mod elect;
+mod holders;
 mod lock;
 mod lost;
+mod semaphore;
 mod usage;

@@ -71,15 +71,18 @@ impl Proc {
 
     /// Waits (hang-guarded) for exit and collects the output.
     pub async fn finish(mut self) -> Output {
-        let mut stdout = self.child.stdout.take().expect("piped stdout");
+        // A test that took stdout to read it line by line gets "" here.
+        let stdout = self.child.stdout.take();
         let mut stderr = self.child.stderr.take().expect("piped stderr");
         let work = async {
             let (mut out, mut err) = (String::new(), String::new());
-            let (_, _, status) = tokio::join!(
-                stdout.read_to_string(&mut out),
-                stderr.read_to_string(&mut err),
-                self.child.wait()
-            );
+            let read_out = async {
+                if let Some(mut stdout) = stdout {
+                    let _ = stdout.read_to_string(&mut out).await;
+                }
+            };
+            let (_, _, status) =
+                tokio::join!(read_out, stderr.read_to_string(&mut err), self.child.wait());
             Output {
                 status: status.expect("wait zksync"),
                 stdout: out,
@@ -185,4 +188,64 @@ pub fn assert_one_line_error(out: &Output) {
     assert!(lines[0].starts_with("zksync: "), "{out:?}");
     assert!(!out.stderr.contains("panicked"), "{out:?}");
     assert!(!out.stderr.contains("backtrace"), "{out:?}");
+}
+
+/// The queue at `path` (holders first), as the library lists it: after a `sync`, so it shows
+/// what zksync processes did on other servers. Empty if `path` does not exist.
+pub async fn queue_entries(admin: &zksync::Client, path: &str) -> Vec<zksync::recipes::QueueEntry> {
+    match zksync::recipes::inspect::queue(admin, path).await {
+        Ok(entries) => entries,
+        Err(e) if e.is_no_node() => Vec::new(),
+        Err(e) => panic!("list {path}: {e}"),
+    }
+}
+
+/// Waits (polling the ensemble, hang-guarded) until the queue at `path` has `n` nodes.
+pub async fn wait_queue_len(admin: &zksync::Client, path: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + GUARD;
+    loop {
+        let len = queue_entries(admin, path).await.len();
+        if len == n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "hang guard: queue {path} has {len} nodes, never {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (polling, hang-guarded) until `dir` holds `n` files whose names start with `prefix`;
+/// returns their names, sorted.
+pub async fn wait_files(dir: &Scratch, prefix: &str, n: usize) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + GUARD;
+    loop {
+        let names = files(dir, prefix);
+        if names.len() >= n {
+            return names;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "hang guard: {n} files {prefix}* never appeared (have {names:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The names of the files in `dir` that start with `prefix`, sorted.
+pub fn files(dir: &Scratch, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&dir.path)
+        .expect("read scratch dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Creates the empty file `dir/name` (a go signal for a waiting command).
+pub fn touch(dir: &Scratch, name: &str) {
+    std::fs::write(dir.path.join(name), b"").expect("touch");
 }

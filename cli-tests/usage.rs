@@ -71,6 +71,16 @@ async fn bad_arguments_exit_2_with_one_line() {
         ],
         &["--server-sync-limit", "soon", "barrier", "set", "/x"],
         &["frobnicate"],
+        &["lock", "--max", "2", "--read", "/x", "--", "true"],
+        &["lock", "--max", "0", "/x", "--", "true"],
+        &["lock", "--max", "many", "/x", "--", "true"],
+        &["elect", "/x"],
+        &["elect", "--observe", "/x", "--", "true"],
+        &["elect", "--observe", "--timeout", "1s", "/x"],
+        &["elect", "--id", "", "/x", "--", "true"],
+        &["elect", "relative", "--", "true"],
+        &["holders"],
+        &["holders", "/x/"],
     ] {
         let out = run(args).await;
         assert_eq!(out.code(), 2, "{args:?}: {out:?}");
@@ -83,6 +93,8 @@ async fn every_subcommand_has_help_with_an_example() {
     for args in [
         &["--help"][..],
         &["lock", "--help"],
+        &["elect", "--help"],
+        &["holders", "--help"],
         &["barrier", "--help"],
         &["barrier", "set", "--help"],
         &["barrier", "unset", "--help"],

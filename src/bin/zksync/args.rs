@@ -15,9 +15,16 @@ Examples:
   zksync barrier wait --timeout 10m /deploy/gate && ./deploy.sh    # on every host
   zksync barrier unset /deploy/gate
 
-Exit status: the command's own status for `lock` and `double-barrier`; 1 refused (barrier
-already set / not set, double barrier full); 2 error (usage, connection, invalid path);
-3 timed out; 4 lock lost while the command ran; 126/127 command not executable / not found.";
+  # Run the scheduler on exactly one host: the leader; the others stand by
+  zksync elect /services/scheduler -- ./scheduler
+
+  # Who holds the lock, who waits
+  zksync holders /jobs/nightly
+
+Exit status: the command's own status for `lock`, `elect` and `double-barrier`; 1 refused
+(barrier already set / not set, double barrier full); 2 error (usage, connection, invalid
+path); 3 timed out; 4 lock, permit or leadership lost while the command ran; 126/127 command
+not executable / not found.";
 
 const LOCK_EXAMPLES: &str = "\
 Examples:
@@ -31,7 +38,31 @@ Examples:
   zksync lock --read /locks/catalog -- ./report.sh
 
   # Pass the fencing token on to the protected resource
-  zksync lock /locks/ledger -- sh -c 'ledger-write --fence \"$ZKSYNC_FENCING_TOKEN\"'";
+  zksync lock /locks/ledger -- sh -c 'ledger-write --fence \"$ZKSYNC_FENCING_TOKEN\"'
+
+  # At most 3 builds at once (a semaphore: every user of the path must say --max 3)
+  zksync lock --max 3 /ci/builders -- make -j8";
+
+const ELECT_EXAMPLES: &str = "\
+Examples:
+  # Run the scheduler only on the leader; the other hosts wait to take over
+  zksync elect /services/scheduler -- ./scheduler --fence \"$ZKSYNC_FENCING_TOKEN\"
+
+  # Name this candidate (default HOSTNAME-PID) and give up after a minute (exit status 3)
+  zksync elect --id web-3:8080 --timeout 1m /services/primary -- ./serve
+
+  # Follow the leader changes: one line \"<token> <id>\" per new leader
+  zksync elect --observe /services/primary";
+
+const HOLDERS_EXAMPLES: &str = "\
+Examples:
+  zksync holders /jobs/nightly          # holder write 4294967301 0x100a3f2c0000 12.3s db-1-4242
+  zksync holders --json /ci/builders    # [{\"kind\":\"permit\",\"holder\":true,...}]
+
+Columns: holder|waiter, kind (read, write, permit, candidate), token (the node's czxid),
+session id, age of the node, its data (the holder's id, HOSTNAME-PID for zksync; - if empty).
+Holders come first, then waiters, each in queue order. Exit status 0 (an empty queue prints
+nothing, or [] with --json), 2 if PATH does not exist.";
 
 const BARRIER_EXAMPLES: &str = "\
 Examples:
@@ -52,11 +83,13 @@ Examples:
 #[command(
     name = "zksync",
     version,
-    about = "Coordination recipes on ZooKeeper from the shell: locks, barriers, double barriers",
+    about = "Coordination recipes on ZooKeeper from the shell: locks, semaphores, leader \
+             election, barriers, double barriers",
     long_about = "Coordination recipes on ZooKeeper from the shell, in the tradition of flock, \
                   `etcdctl lock` and `consul lock`: run a command while holding a distributed \
-                  read-write lock, wait at a barrier, or start and finish together with N \
-                  other processes.",
+                  read-write lock or one of N permits, or only while leading an election; \
+                  see who holds and who waits; wait at a barrier, or start and finish \
+                  together with N other processes.",
     after_help = MAIN_EXAMPLES
 )]
 pub struct Cli {
@@ -106,10 +139,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a command while holding a lock (the write lock, or a read lock with --read).
+    /// Run a command while holding a lock (the write lock, a read lock with --read, or one of
+    /// N permits with --max N).
     #[command(
-        long_about = "Acquire the write lock (or a read lock with --read) at PATH, run CMD while \
-                      holding it, release it, and exit with CMD's exit status.\n\n\
+        long_about = "Acquire the write lock (or a read lock with --read, or one of N permits of \
+                      a semaphore with --max N) at PATH, run CMD while holding it, release it, \
+                      and exit with CMD's exit status.\n\n\
                       CMD gets the lock's fencing token in $ZKSYNC_FENCING_TOKEN (the lock \
                       node's czxid: it grows with every new holder, for the life of the \
                       ensemble). If the lock is lost while CMD runs (its lease ran out without \
@@ -121,6 +156,31 @@ pub enum Command {
         after_help = LOCK_EXAMPLES
     )]
     Lock(LockArgs),
+
+    /// Run a command only while this process leads an election, or follow its leaders.
+    #[command(
+        long_about = "Stand as a candidate in the election at PATH, wait until this process \
+                      leads, run CMD while it leads, resign when CMD exits, and exit with CMD's \
+                      exit status. The other candidates wait in line; when the leader resigns \
+                      or its session ends, the next one leads.\n\n\
+                      CMD gets the leadership's fencing token in $ZKSYNC_FENCING_TOKEN (the \
+                      candidate node's czxid: larger for every later leader). If the leadership \
+                      is lost while CMD runs (lease ran out, session expired), CMD's process \
+                      group gets SIGTERM, then SIGKILL after --kill-after, and zksync exits with \
+                      status 4; signals are passed on to CMD as with `zksync lock`.\n\n\
+                      With --observe, print one line `<token> <id>` per new leader (the current \
+                      one first) until SIGINT or SIGTERM, then exit 0.",
+        after_help = ELECT_EXAMPLES
+    )]
+    Elect(ElectArgs),
+
+    /// List who holds and who waits on a lock, semaphore or election.
+    #[command(
+        long_about = "List the queue at PATH (a lock's, a semaphore's or an election's): the \
+                      holders first, then the waiters, one line each.",
+        after_help = HOLDERS_EXAMPLES
+    )]
+    Holders(HoldersArgs),
 
     /// Set, unset or wait for a barrier.
     #[command(subcommand, after_help = BARRIER_EXAMPLES)]
@@ -143,6 +203,16 @@ pub struct LockArgs {
     #[arg(long)]
     pub read: bool,
 
+    /// Take one of N permits instead (a semaphore: at most N commands run at once). Every
+    /// process using PATH must give the same N: the first one fixes it.
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "read",
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max: Option<u32>,
+
     /// Give up waiting for the lock after DURATION (e.g. 500ms, 10s, 2m): exit status 3.
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub timeout: Option<Duration>,
@@ -158,6 +228,52 @@ pub struct LockArgs {
     /// The command to run while holding the lock, after `--`.
     #[arg(value_name = "CMD", last = true, required = true, num_args = 1..)]
     pub command: Vec<OsString>,
+}
+
+/// `zksync elect`.
+#[derive(Debug, Args)]
+pub struct ElectArgs {
+    /// This candidate's id, stored in its node and shown to observers (default: HOSTNAME-PID).
+    #[arg(long, value_name = "ID", conflicts_with = "observe", value_parser = candidate_id)]
+    pub id: Option<String>,
+
+    /// Give up waiting to lead after DURATION (e.g. 500ms, 10s, 2m): exit status 3.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, conflicts_with = "observe")]
+    pub timeout: Option<Duration>,
+
+    /// After the leadership is lost, how long CMD gets between SIGTERM and SIGKILL.
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse, default_value = "5s")]
+    pub kill_after: Duration,
+
+    /// Do not campaign: print `<token> <id>` for each new leader until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub observe: bool,
+
+    /// The election's ZooKeeper path (created with its parents if missing).
+    #[arg(value_name = "PATH", value_parser = zk_path)]
+    pub path: String,
+
+    /// The command to run while leading, after `--`.
+    #[arg(
+        value_name = "CMD",
+        last = true,
+        num_args = 1..,
+        required_unless_present = "observe",
+        conflicts_with = "observe"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// `zksync holders`.
+#[derive(Debug, Args)]
+pub struct HoldersArgs {
+    /// Print one JSON array of {kind, holder, token, session, data, age_ms, node} objects.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The lock's, semaphore's or election's ZooKeeper path.
+    #[arg(value_name = "PATH", value_parser = zk_path)]
+    pub path: String,
 }
 
 /// `zksync barrier ...`.
@@ -224,6 +340,15 @@ fn zk_path(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A candidate's id: any non-empty text without control characters (it is stored as the
+/// node's data, not in its name).
+fn candidate_id(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().any(char::is_control) {
+        return Err("an id is non-empty text without control characters".into());
+    }
+    Ok(s.to_string())
+}
+
 /// A participant id: one path segment, not the barrier's own `ready` node.
 fn participant_id(s: &str) -> Result<String, String> {
     if s.is_empty() || s.contains('/') || s == "ready" || s == "." || s == ".." {
@@ -271,6 +396,51 @@ mod tests {
     }
 
     #[test]
+    fn elect_campaigns_or_observes() {
+        let cli = Cli::try_parse_from([
+            "zksync",
+            "elect",
+            "--id",
+            "web 3",
+            "--timeout",
+            "1s",
+            "/e",
+            "--",
+            "run",
+            "-x",
+        ])
+        .unwrap();
+        let Command::Elect(e) = cli.command else {
+            panic!("not elect")
+        };
+        assert_eq!(e.id.as_deref(), Some("web 3"));
+        assert!(!e.observe);
+        assert_eq!(e.command, ["run", "-x"]);
+        let cli = Cli::try_parse_from(["zksync", "elect", "--observe", "/e"]).unwrap();
+        let Command::Elect(e) = cli.command else {
+            panic!("not elect")
+        };
+        assert!(e.observe);
+        assert!(e.command.is_empty());
+    }
+
+    #[test]
+    fn lock_max_and_holders() {
+        let cli =
+            Cli::try_parse_from(["zksync", "lock", "--max", "3", "/s", "--", "true"]).unwrap();
+        let Command::Lock(lock) = cli.command else {
+            panic!("not lock")
+        };
+        assert_eq!(lock.max, Some(3));
+        let cli = Cli::try_parse_from(["zksync", "holders", "--json", "/s"]).unwrap();
+        let Command::Holders(h) = cli.command else {
+            panic!("not holders")
+        };
+        assert!(h.json);
+        assert_eq!(h.path, "/s");
+    }
+
+    #[test]
     fn refusals() {
         for argv in [
             &["zksync", "lock", "relative", "--", "true"][..],
@@ -300,6 +470,14 @@ mod tests {
                 "true",
             ],
             &["zksync", "--session-timeout", "0", "barrier", "set", "/a"],
+            &["zksync", "lock", "--max", "2", "--read", "/a", "--", "true"],
+            &["zksync", "lock", "--max", "0", "/a", "--", "true"],
+            &["zksync", "elect", "/a"],
+            &["zksync", "elect", "--observe", "/a", "--", "true"],
+            &["zksync", "elect", "--observe", "--id", "x", "/a"],
+            &["zksync", "elect", "--id", "", "/a", "--", "true"],
+            &["zksync", "holders"],
+            &["zksync", "holders", "rel"],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?} accepted");
         }

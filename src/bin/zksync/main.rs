@@ -1,7 +1,7 @@
 //! `zksync`: the coordination recipes as a command, in the tradition of `flock`,
 //! `etcdctl lock` and `consul lock`. A thin layer over [`zksync::recipes`].
 //!
-//! Exit status: CMD's own for `lock` and `double-barrier`; [`EXIT_REFUSED`] (1),
+//! Exit status: CMD's own for `lock`, `elect` and `double-barrier`; [`EXIT_REFUSED`] (1),
 //! [`EXIT_ERROR`] (2), [`EXIT_TIMEOUT`] (3), [`EXIT_LOST`] (4); 126/127 when CMD cannot be
 //! executed / is not found; 128 + N when zksync itself was stopped by signal N before CMD ran.
 
@@ -10,7 +10,10 @@ mod barrier;
 mod child;
 mod double_barrier;
 mod duration;
+mod elect;
 mod group;
+mod hold;
+mod holders;
 mod lock;
 
 use args::{Cli, Command};
@@ -23,9 +26,10 @@ use zksync::{Client, ConnectOptions};
 pub const EXIT_REFUSED: i32 = 1;
 /// Usage error, unreachable servers, invalid path, or any other error from ZooKeeper.
 pub const EXIT_ERROR: i32 = 2;
-/// `--timeout` passed before the lock / barrier was obtained.
+/// `--timeout` passed before the lock / permit / leadership / barrier was obtained.
 pub const EXIT_TIMEOUT: i32 = 3;
-/// The lock was lost while CMD ran (session expired, or its node deleted); CMD was stopped.
+/// The lock, permit or leadership was lost while CMD ran (session expired, or its node
+/// deleted); CMD was stopped.
 pub const EXIT_LOST: i32 = 4;
 
 /// Why zksync ends without an exit status of CMD to pass on: an exit status and a one-line
@@ -125,7 +129,7 @@ fn usage_error(e: clap::Error) -> ! {
 /// for the pointer to its --help.
 fn command_path() -> String {
     let mut path = vec!["zksync".to_string()];
-    let mut want: &[&str] = &["lock", "barrier", "double-barrier"];
+    let mut want: &[&str] = &["lock", "elect", "holders", "barrier", "double-barrier"];
     for arg in std::env::args().skip(1) {
         if arg == "--" {
             break;
@@ -161,6 +165,11 @@ async fn run(cli: &Cli) -> Result<i32, Failure> {
     };
     let result = match &cli.command {
         Command::Lock(a) => lock::run(cli, &client, a, &mut signals).await,
+        Command::Elect(a) => elect::run(cli, &client, a, &mut signals).await,
+        Command::Holders(a) => tokio::select! {
+            r = holders::run(cli, &client, a) => r,
+            sig = signals.recv() => Ok(128 + sig),
+        },
         Command::Barrier(a) => barrier::run(cli, &client, a, &mut signals).await,
         Command::DoubleBarrier(a) => double_barrier::run(cli, &client, a, &mut signals).await,
     };
