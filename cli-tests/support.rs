@@ -192,7 +192,10 @@ pub fn assert_one_line_error(out: &Output) {
 
 /// The queue at `path` (holders first), as the library lists it: after a `sync`, so it shows
 /// what zksync processes did on other servers. Empty if `path` does not exist.
-pub async fn queue_entries(admin: &zksync::Client, path: &str) -> Vec<zksync::recipes::QueueEntry> {
+pub async fn queue_entries(
+    admin: &zksync::Client,
+    path: &str,
+) -> Vec<zksync::recipes::inspect::QueueEntry> {
     match zksync::recipes::inspect::queue(admin, path).await {
         Ok(entries) => entries,
         Err(e) if e.is_no_node() => Vec::new(),

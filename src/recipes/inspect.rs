@@ -2,7 +2,7 @@
 //! election's leadership, and who waits, with each node's token, session, data and age. For
 //! operators and tools (`zksync holders`); it takes nothing and watches nothing.
 
-pub use super::lock_node::QueueKind;
+use super::lock_node::QueueKind;
 use super::lock_node::{self, QueueNode};
 use super::queue::earlier;
 use super::retry::{retrying, unless_no_node};

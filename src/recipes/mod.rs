@@ -27,7 +27,7 @@ pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
 pub use election::{Election, LeaderChanges, LeaderInfo, Leadership};
 pub use held::LockLost;
-pub use inspect::QueueEntry;
+
 pub use lock_guard::LockGuard;
 pub use lock_node::LockKind;
 pub use mutex::Mutex;

@@ -6,7 +6,7 @@ use crate::{server_error, Failure, EXIT_ERROR};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
-use zksync::recipes::{inspect, QueueEntry};
+use zksync::recipes::inspect::{self, QueueEntry};
 use zksync::Client;
 
 /// Prints the queue at the path: one line per node (or one JSON array); `Ok(0)`.
