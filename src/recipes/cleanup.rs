@@ -28,11 +28,12 @@ pub(crate) async fn delete_until_gone(client: &Client, path: &str) -> Result<()>
         .map(drop)
 }
 
-/// Deletes every child of `dir` created by attempt `id` (the clean-up of a cancelled acquire,
+/// Deletes every child of `dir` created by the attempt with protected prefix `prefix` (the
+/// clean-up of a cancelled acquire,
 /// which may not know whether its create reached the server). Looks after a `sync` (see
 /// [`find_own`]), so a create applied on another server is found too.
-pub(crate) async fn delete_own(client: &Client, dir: &str, id: &str) -> Result<()> {
-    while let Some((name, _)) = find_own(client, dir, id).await? {
+pub(crate) async fn delete_own(client: &Client, dir: &str, prefix: &str) -> Result<()> {
+    while let Some((name, _)) = find_own(client, dir, prefix).await? {
         delete_until_gone(client, &join(dir, &name)).await?;
     }
     Ok(())
@@ -65,9 +66,10 @@ pub(crate) async fn delete_if_owned(client: &Client, path: &str) -> Result<()> {
 /// What an abandoned attempt, or a dropped guard, must remove.
 #[derive(Debug)]
 pub(crate) enum Leftover {
-    /// The children of `dir` whose names carry the attempt's protected id: an acquire that
-    /// may not know whether its create reached the server ([`delete_own`]).
-    Protected { dir: String, id: String },
+    /// The children of `dir` whose names start with the attempt's protected prefix (which
+    /// carries its random id): an acquire that may not know whether its create reached the
+    /// server ([`delete_own`]).
+    Protected { dir: String, prefix: String },
     /// The node at this path, if it is an ephemeral of this session: a name chosen by the
     /// caller, which another session may hold ([`delete_if_owned`]).
     Owned(String),
@@ -79,7 +81,7 @@ pub(crate) enum Leftover {
 impl Leftover {
     async fn remove(self, client: &Client) -> Result<()> {
         match self {
-            Leftover::Protected { dir, id } => delete_own(client, &dir, &id).await,
+            Leftover::Protected { dir, prefix } => delete_own(client, &dir, &prefix).await,
             Leftover::Owned(path) => delete_if_owned(client, &path).await,
             Leftover::Created(path) => delete_until_gone(client, &path).await,
         }

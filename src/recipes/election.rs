@@ -2,7 +2,8 @@
 //! grows with each new leader, and observers that see each change once, in order.
 
 use super::held::{held_api, HeldNode};
-use super::lock_node::{self, QueueKind, QueueNode};
+use super::layout::{Layout, Role};
+use super::lock_node::{QueueKind, QueueNode};
 use super::queue::{earlier, Attempt};
 use super::retry::{retry_or_fail, retrying, unless_no_node};
 use super::support::after_sync;
@@ -52,6 +53,7 @@ pub struct Election {
     path: String,
     id: Bytes,
     acl: Vec<Acl>,
+    layout: Layout,
 }
 
 impl Election {
@@ -62,7 +64,16 @@ impl Election {
             path: path.to_string(),
             id: Bytes::new(),
             acl: Acl::open_unsafe(),
+            layout: Layout::Go,
         }
+    }
+
+    /// The node layout (default [`Layout::Go`]): [`Layout::Curator`] campaigns beside Curator's
+    /// LeaderLatch (`latch-` nodes), [`Layout::Kazoo`] beside kazoo's Election (a Lock).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn with_layout(mut self, layout: Layout) -> Election {
+        self.layout = layout;
+        self
     }
 
     /// This candidate's id, stored in its node: what [`Election::leader`] and observers report
@@ -92,13 +103,15 @@ impl Election {
         let attempt = Attempt {
             client: &self.client,
             dir: &self.path,
-            kind: QueueKind::Candidate,
+            layout: self.layout,
+            role: Role::Candidate,
             data: &self.id,
             acl: &self.acl,
             try_only: false,
         };
+        let candidate = self.layout.candidate_kind();
         let admitted = attempt
-            .run(candidate_blockers)
+            .run(|nodes, me| candidate_blockers(nodes, me, candidate))
             .await?
             .expect("blocking campaign");
         Ok(Leadership {
@@ -128,7 +141,7 @@ impl Election {
             let Some((children, _)) = listed else {
                 return Ok(None); // no election here yet
             };
-            let Some(first) = first_candidate(&children) else {
+            let Some(first) = first_candidate(self.layout, &children) else {
                 return Ok(None);
             };
             let node = join(&self.path, &first.name);
@@ -153,25 +166,28 @@ impl Election {
         LeaderChanges {
             client: self.client.clone(),
             path: self.path.clone(),
+            layout: self.layout,
             last: None,
         }
     }
 }
 
-/// The candidate an election's candidate waits for: the nearest earlier one.
-fn candidate_blockers(nodes: &[QueueNode], me: &QueueNode) -> Vec<String> {
-    earlier(nodes, me, &[QueueKind::Candidate])
+/// The candidate an election's candidate waits for: the nearest earlier one (candidates are
+/// the nodes of kind `candidate` in the election's layout).
+fn candidate_blockers(nodes: &[QueueNode], me: &QueueNode, candidate: QueueKind) -> Vec<String> {
+    earlier(nodes, me, &[candidate])
         .last()
         .map(|n| vec![n.name.clone()])
         .unwrap_or_default()
 }
 
 /// The leading candidate among an election's children.
-fn first_candidate(children: &[String]) -> Option<QueueNode> {
+fn first_candidate(layout: Layout, children: &[String]) -> Option<QueueNode> {
+    let candidate = layout.candidate_kind();
     children
         .iter()
-        .filter_map(|c| lock_node::parse_queue_node(c))
-        .filter(|n| n.kind == QueueKind::Candidate)
+        .filter_map(|c| layout.parse(c))
+        .filter(|n| n.kind == candidate)
         .min_by_key(|n| n.seq)
 }
 
@@ -194,6 +210,7 @@ pub struct LeaderInfo {
 pub struct LeaderChanges {
     client: Client,
     path: String,
+    layout: Layout,
     /// The token of the last leader reported.
     last: Option<i64>,
 }
@@ -227,11 +244,11 @@ impl LeaderChanges {
                     continue;
                 }
             };
-            let Some(first) = first_candidate(&children) else {
+            let Some(first) = first_candidate(self.layout, &children) else {
                 // Nobody leads: wait for the candidate list to change.
                 match unless_no_node(client.get_children_w(path)).await {
                     Ok(Some((now, _, watch))) => {
-                        if first_candidate(&now).is_none() {
+                        if first_candidate(self.layout, &now).is_none() {
                             watch.await?;
                         }
                     }
@@ -307,13 +324,24 @@ mod tests {
             "_c_cc-write-0000000001".to_string(),
             "other".to_string(),
         ];
-        assert_eq!(first_candidate(&children).unwrap().seq, 3);
+        assert_eq!(first_candidate(Layout::Go, &children).unwrap().seq, 3);
         let nodes: Vec<QueueNode> = children
             .iter()
-            .filter_map(|c| lock_node::parse_queue_node(c))
+            .filter_map(|c| Layout::Go.parse(c))
             .collect();
         let me = &nodes[0];
-        assert_eq!(candidate_blockers(&nodes, me), ["_c_bb-elect-0000000003"]);
-        assert!(candidate_blockers(&nodes, &nodes[1]).is_empty());
+        let c = QueueKind::Candidate;
+        assert_eq!(
+            candidate_blockers(&nodes, me, c),
+            ["_c_bb-elect-0000000003"]
+        );
+        assert!(candidate_blockers(&nodes, &nodes[1], c).is_empty());
+        // In kazoo's layout the candidates are lock nodes, and readers do not count.
+        let kazoo = [
+            "aa__lock__0000000005".to_string(),
+            "bb__rlock__0000000001".to_string(),
+            "cc__lock__0000000004".to_string(),
+        ];
+        assert_eq!(first_candidate(Layout::Kazoo, &kazoo).unwrap().seq, 4);
     }
 }

@@ -27,13 +27,14 @@ pub enum QueueKind {
 }
 
 impl QueueKind {
-    /// The marker before the sequence number in the node's name.
-    pub(crate) fn marker(self) -> &'static str {
+    /// What a node of this kind stands for, for [`super::Layout::prefix`].
+    pub(crate) fn role(self) -> super::layout::Role {
+        use super::layout::Role;
         match self {
-            QueueKind::Read => "read-",
-            QueueKind::Write => "write-",
-            QueueKind::Candidate => "elect-",
-            QueueKind::Permit => "permit-",
+            QueueKind::Read => Role::Read,
+            QueueKind::Write => Role::Write,
+            QueueKind::Candidate => Role::Candidate,
+            QueueKind::Permit => Role::Permit,
         }
     }
 
@@ -79,17 +80,15 @@ pub struct LockNode {
     pub seq: i64,
 }
 
-/// Length of the server's sequence suffix (`%010d`).
-const SEQ_DIGITS: usize = 10;
-
 /// The protected prefix for a create: `_c_<id>-read-` or `_c_<id>-write-`.
 pub fn node_prefix(id: &str, kind: LockKind) -> String {
     queue_prefix(id, kind.into())
 }
 
-/// The protected prefix for a create of any queue node: `_c_<id>-<marker>`.
+/// The protected prefix for a create of any queue node in the default layout:
+/// `_c_<id>-<marker>`.
 pub fn queue_prefix(id: &str, kind: QueueKind) -> String {
-    format!("_c_{id}-{}", kind.marker())
+    super::Layout::Go.prefix(id, kind.role())
 }
 
 /// Parses a lock node name; `None` for anything that is not a read or write lock node (such
@@ -108,36 +107,12 @@ pub fn parse(name: &str) -> Option<LockNode> {
     })
 }
 
-/// Parses a child name of any recipe's queue; `None` for anything else. The kind is found by
-/// the marker (`read-`, `write-`, `elect-`, `permit-`) just before the sequence number; the
-/// sequence is the trailing 10 characters (a signed `%010d`, so a wrapped counter such as
-/// `-000000001` parses too).
+/// Parses a child name of any recipe's queue in the default ([`Go`](super::Layout::Go))
+/// layout; `None` for anything else. The kind is found by the marker (`read-`, `write-`,
+/// `elect-`, `permit-`) just before the sequence number; the sequence is the trailing 10
+/// characters (a signed `%010d`, so a wrapped counter such as `-000000001` parses too).
 pub fn parse_queue_node(name: &str) -> Option<QueueNode> {
-    if name.len() <= SEQ_DIGITS || !name.is_char_boundary(name.len() - SEQ_DIGITS) {
-        return None;
-    }
-    let (head, digits) = name.split_at(name.len() - SEQ_DIGITS);
-    if !digits
-        .bytes()
-        .enumerate()
-        .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'))
-    {
-        return None;
-    }
-    let seq: i64 = digits.parse().ok()?;
-    let kind = [
-        QueueKind::Write,
-        QueueKind::Read,
-        QueueKind::Candidate,
-        QueueKind::Permit,
-    ]
-    .into_iter()
-    .find(|k| head.ends_with(k.marker()))?;
-    Some(QueueNode {
-        name: name.to_string(),
-        kind,
-        seq,
-    })
+    super::Layout::Go.parse(name)
 }
 
 /// True if `name` was created by the attempt with protected id `id`.

@@ -14,6 +14,8 @@ mod double_barrier;
 mod election;
 mod held;
 pub mod inspect;
+mod layout;
+mod lease_semaphores;
 mod lock_guard;
 mod lock_node;
 mod mutex;
@@ -27,6 +29,7 @@ pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
 pub use election::{Election, LeaderChanges, LeaderInfo, Leadership};
 pub use held::LockLost;
+pub use layout::Layout;
 
 pub use lock_guard::LockGuard;
 pub use lock_node::LockKind;

@@ -1,12 +1,14 @@
 //! A distributed mutex: the exclusive half of [`RwLock`], same node layout as its write lock.
 
+use super::layout::Layout;
 use super::lock_guard::LockGuard;
 use super::rwlock::RwLock;
 use crate::error::Result;
 use crate::Acl;
 use crate::Client;
 
-/// A distributed mutual-exclusion lock. Interoperates with [`RwLock::write`] on the same path
+/// A distributed mutual-exclusion lock. In the Go and kazoo layouts it interoperates with
+/// [`RwLock::write`] on the same path
 /// (and excludes its readers).
 ///
 /// ```no_run
@@ -27,7 +29,7 @@ impl Mutex {
     /// A mutex at `path`.
     pub fn new(client: Client, path: &str) -> Mutex {
         Mutex {
-            inner: RwLock::new(client, path),
+            inner: RwLock::mutex(client, path),
         }
     }
 
@@ -36,6 +38,16 @@ impl Mutex {
     pub fn with_acl(self, acl: Vec<Acl>) -> Mutex {
         Mutex {
             inner: self.inner.with_acl(acl),
+        }
+    }
+
+    /// The node layout (default [`Layout::Go`]): [`Layout::Curator`] shares the lock with
+    /// Curator's InterProcessMutex, [`Layout::Kazoo`] with kazoo's Lock and WriteLock (waiting,
+    /// as WriteLock does, also for kazoo's readers).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn with_layout(self, layout: Layout) -> Mutex {
+        Mutex {
+            inner: self.inner.with_layout(layout),
         }
     }
 

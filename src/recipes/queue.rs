@@ -7,6 +7,7 @@
 //! so a dropped acquire (a timeout, a `select!`) leaves nothing behind.
 
 use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
+use super::layout::{Layout, Role};
 use super::lock_node::{self, QueueKind, QueueNode};
 use super::retry::{pause_if_local, retry_or_fail, retrying};
 use super::support::{basename, create_protected};
@@ -21,7 +22,10 @@ pub(crate) struct Attempt<'a> {
     pub client: &'a Client,
     /// The queue's directory (created with missing parents on first use).
     pub dir: &'a str,
-    pub kind: QueueKind,
+    /// Whose names the nodes follow.
+    pub layout: Layout,
+    /// What this attempt's node stands for.
+    pub role: Role,
     /// Stored in the node (the holder's id for operators and observers).
     pub data: &'a [u8],
     pub acl: &'a [Acl],
@@ -46,13 +50,13 @@ impl Attempt<'_> {
     ) -> Result<Option<Admitted>> {
         let client = self.client;
         let id = lock_node::new_id();
-        let prefix = lock_node::queue_prefix(&id, self.kind);
+        let prefix = self.layout.prefix(&id, self.role);
         // Armed before the create: a cancel may land while it is in flight.
         let mut cleanup = DeleteOnDrop::new(
             client,
             Leftover::Protected {
                 dir: self.dir.to_string(),
-                id: id.clone(),
+                prefix: prefix.clone(),
             },
         );
         let (my_name, czxid, mut listing) = match self.fast_path(&prefix).await {
@@ -62,10 +66,9 @@ impl Attempt<'_> {
                 // After a connection loss the create may have been applied: adopt our node
                 // (found by the id in its name) rather than leaving an orphan behind.
                 let look_first = e.is_retryable();
-                let (name, czxid) = create_protected(
-                    client, self.dir, &prefix, &id, self.data, self.acl, look_first,
-                )
-                .await?;
+                let (name, czxid) =
+                    create_protected(client, self.dir, &prefix, self.data, self.acl, look_first)
+                        .await?;
                 (name, czxid, None)
             }
             Err(e) => {
@@ -73,7 +76,9 @@ impl Attempt<'_> {
                 return Err(e);
             }
         };
-        let me = lock_node::parse_queue_node(&my_name)
+        let me = self
+            .layout
+            .parse(&my_name)
             .ok_or_else(|| Error::Protocol(format!("server named the queue node {my_name:?}")))?;
 
         // The watches armed so far, by node name; each task ends when its node changes.
@@ -86,7 +91,7 @@ impl Attempt<'_> {
             };
             let nodes: Vec<QueueNode> = children
                 .iter()
-                .filter_map(|c| lock_node::parse_queue_node(c))
+                .filter_map(|c| self.layout.parse(c))
                 .collect();
             if !nodes.iter().any(|n| n.name == me.name) {
                 // Our ephemeral node is gone: the session expired or someone deleted it.

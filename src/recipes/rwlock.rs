@@ -1,8 +1,9 @@
 //! A distributed read-write lock (ZooKeeper's "shared locks" recipe).
 
+use super::layout::{Layout, Role};
 use super::lock_guard::LockGuard;
-use super::lock_node::{self, LockKind, LockNode, QueueNode};
-use super::queue::Attempt;
+use super::lock_node::{LockKind, LockNode, QueueKind, QueueNode};
+use super::queue::{earlier, Attempt};
 use crate::error::Result;
 use crate::paths::join;
 use crate::validate_path;
@@ -47,6 +48,10 @@ pub struct RwLock {
     path: String,
     acl: Vec<Acl>,
     data: Bytes,
+    layout: Layout,
+    /// What a write lock's node stands for: `Mutex` for a [`super::Mutex`] (Curator names a
+    /// mutex's nodes apart from a read-write lock's writers).
+    write_role: Role,
 }
 
 impl RwLock {
@@ -58,7 +63,26 @@ impl RwLock {
             path: path.to_string(),
             acl: Acl::open_unsafe(),
             data: Bytes::new(),
+            layout: Layout::Go,
+            write_role: Role::Write,
         }
+    }
+
+    /// A lock whose write side names its nodes as a mutex does (for [`super::Mutex`]).
+    pub(crate) fn mutex(client: Client, path: &str) -> RwLock {
+        RwLock {
+            write_role: Role::Mutex,
+            ..RwLock::new(client, path)
+        }
+    }
+
+    /// The node layout (default [`Layout::Go`]): use [`Layout::Curator`] to share the lock with
+    /// Curator's InterProcessReadWriteLock, [`Layout::Kazoo`] with kazoo's ReadLock/WriteLock
+    /// (kazoo 2.9.0 or later: see the README).
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn with_layout(mut self, layout: Layout) -> RwLock {
+        self.layout = layout;
+        self
     }
 
     /// The ACL for the lock nodes and any parents created (default: open).
@@ -106,10 +130,15 @@ impl RwLock {
 
     async fn acquire(&self, kind: LockKind, try_only: bool) -> Result<Option<LockGuard>> {
         validate_path(&self.path)?;
+        let role = match kind {
+            LockKind::Read => Role::Read,
+            LockKind::Write => self.write_role,
+        };
         let attempt = Attempt {
             client: &self.client,
             dir: &self.path,
-            kind: kind.into(),
+            layout: self.layout,
+            role,
             data: &self.data,
             acl: &self.acl,
             try_only,
@@ -132,26 +161,16 @@ impl RwLock {
     }
 }
 
-/// What a lock node waits for in the queue: the nearest earlier lock node that conflicts
-/// (other kinds of queue node in the same directory are not the lock's business).
+/// What a lock node waits for in the queue: the nearest earlier lock node that conflicts (for
+/// a writer any lock node, for a reader a writer; other kinds of queue node in the same
+/// directory are not the lock's business).
 fn lock_blockers(nodes: &[QueueNode], me: &QueueNode) -> Vec<String> {
-    let locks: Vec<LockNode> = nodes
-        .iter()
-        .filter_map(|n| lock_node::parse(&n.name))
-        .collect();
-    let Some(me) = lock_node::parse(&me.name) else {
-        return Vec::new();
+    let conflicting: &[QueueKind] = match me.kind {
+        QueueKind::Read => &[QueueKind::Write],
+        _ => &[QueueKind::Read, QueueKind::Write],
     };
-    blocker(&locks, &me)
+    earlier(nodes, me, conflicting)
+        .last()
         .map(|b| vec![b.name.clone()])
         .unwrap_or_default()
-}
-
-/// The node `me` must wait for, if any: for a writer the nearest earlier node, for a reader
-/// the nearest earlier writer.
-pub(crate) fn blocker<'a>(nodes: &'a [LockNode], me: &LockNode) -> Option<&'a LockNode> {
-    nodes
-        .iter()
-        .filter(|n| n.seq < me.seq && (me.kind == LockKind::Write || n.kind == LockKind::Write))
-        .max_by_key(|n| n.seq)
 }

@@ -1,6 +1,8 @@
 //! A counting semaphore: at most `max` permits held at any moment, across processes.
 
 use super::held::{held_api, HeldNode};
+use super::layout::{Layout, Role};
+use super::lease_semaphores;
 use super::lock_node::{QueueKind, QueueNode};
 use super::queue::{earlier, Attempt};
 use super::retry::{retrying, unless_no_node};
@@ -59,6 +61,7 @@ pub struct Semaphore {
     max: u32,
     acl: Vec<Acl>,
     data: Bytes,
+    layout: Layout,
 }
 
 impl Semaphore {
@@ -71,7 +74,21 @@ impl Semaphore {
             max,
             acl: Acl::open_unsafe(),
             data: Bytes::new(),
+            layout: Layout::Go,
         }
+    }
+
+    /// The node layout (default [`Layout::Go`], described above). [`Layout::Curator`] shares
+    /// the semaphore with Curator's InterProcessSemaphoreV2 (a `locks` mutex, then a node in
+    /// `leases`; Curator keeps no `max` in ZooKeeper, so a mismatch cannot be detected there:
+    /// every process must be given the same number). [`Layout::Kazoo`] shares it with kazoo's
+    /// Semaphore (a lock at `PATH-__lock__`, leases as children of `PATH`, `max` in `PATH`'s
+    /// data, a mismatch refused as here). In both, a waiter holds the library's lock while it
+    /// waits, as the libraries do: one waiter at a time watches the leases.
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn with_layout(mut self, layout: Layout) -> Semaphore {
+        self.layout = layout;
+        self
     }
 
     /// The ACL for the permit nodes and any nodes created on the way (default: open).
@@ -117,10 +134,27 @@ impl Semaphore {
                 "a semaphore needs at least 1 permit".to_string(),
             ));
         }
+        let leases = lease_semaphores::Leases {
+            client: &self.client,
+            path: &self.path,
+            max: self.max as usize,
+            data: &self.data,
+            acl: &self.acl,
+            try_only,
+        };
+        match self.layout {
+            Layout::Curator => return leases.curator().await,
+            Layout::Kazoo => {
+                self.agree_on_max().await?;
+                return leases.kazoo().await;
+            }
+            Layout::Go => {}
+        }
         let attempt = Attempt {
             client: &self.client,
             dir: &self.path,
-            kind: QueueKind::Permit,
+            layout: Layout::Go,
+            role: Role::Permit,
             data: &self.data,
             acl: &self.acl,
             try_only,
@@ -131,13 +165,9 @@ impl Semaphore {
                 .run(|nodes, me| permit_blockers(nodes, me, max))
                 .await?;
             // A permit at once: if the check below fails, dropping it releases the node.
-            Ok(admitted.map(|admitted| Permit {
-                held: HeldNode::new(
-                    self.client.clone(),
-                    join(&self.path, &admitted.node.name),
-                    admitted.czxid,
-                ),
-                seq: admitted.node.seq,
+            Ok(admitted.map(|admitted| {
+                let node = join(&self.path, &admitted.node.name);
+                Permit::new(&self.client, node, admitted.czxid, admitted.node.seq)
             }))
         };
         // The check of `max` and the queueing go out together (one round trip's wait, not
@@ -224,6 +254,14 @@ pub struct Permit {
 }
 
 impl Permit {
+    /// Takes over the permit node `node` (an ephemeral of this session, czxid `token`).
+    pub(crate) fn new(client: &Client, node: String, token: i64, seq: i64) -> Permit {
+        Permit {
+            held: HeldNode::new(client.clone(), node, token),
+            seq,
+        }
+    }
+
     held_api!("the permit");
 
     /// The fencing token: the czxid of this permit's node. It grows with every permit granted

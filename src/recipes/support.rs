@@ -68,8 +68,9 @@ pub(crate) async fn create_path(client: &Client, path: &str, acl: &[Acl]) -> Res
     Ok(())
 }
 
-/// Creates `dir/prefix<seq>` (ephemeral sequential) "protected": if the connection drops
-/// during the create, finds the node whose name carries `id` (after a `sync`, see [`find_own`])
+/// Creates `dir/prefix<seq>` (ephemeral sequential) "protected": `prefix` carries the
+/// attempt's random id, so if the connection drops during the create, the node whose name
+/// starts with `prefix` (found after a `sync`, see [`find_own`]) is ours
 /// and adopts it instead of creating a second one. With `look_first`, looks before the first
 /// create (the caller's own create may have been applied). Missing parents are created.
 /// Returns the child name and its czxid.
@@ -77,7 +78,6 @@ pub(crate) async fn create_protected(
     client: &Client,
     dir: &str,
     prefix: &str,
-    id: &str,
     data: &[u8],
     acl: &[Acl],
     mut look_first: bool,
@@ -85,7 +85,7 @@ pub(crate) async fn create_protected(
     let path = join(dir, prefix);
     loop {
         if look_first {
-            if let Some(found) = find_own(client, dir, id).await? {
+            if let Some(found) = find_own(client, dir, prefix).await? {
                 return Ok(found);
             }
         }
@@ -100,7 +100,7 @@ pub(crate) async fn create_protected(
             }
             Err(e) => {
                 // Never created again blindly: a create whose reply was lost may have been
-                // applied, so look for it (by the id in its name) first.
+                // applied, so look for it (by the id in its prefix) first.
                 retry_or_fail(e).await?;
                 look_first = true;
             }
@@ -108,8 +108,8 @@ pub(crate) async fn create_protected(
     }
 }
 
-/// The child of `dir` created by the attempt `id`, with its czxid, if any (retrying through
-/// connection loss).
+/// The child of `dir` created by the attempt whose protected prefix is `prefix` (it carries
+/// the attempt's random id), with its czxid, if any (retrying through connection loss).
 ///
 /// Syncs first: after a connection loss the server this session reconnected to may not have
 /// applied a create that another server answered (the client never saw that reply's zxid, so
@@ -118,14 +118,11 @@ pub(crate) async fn create_protected(
 pub(crate) async fn find_own(
     client: &Client,
     dir: &str,
-    id: &str,
+    prefix: &str,
 ) -> Result<Option<(String, i64)>> {
     let look = || async move {
         let (children, _) = after_sync(client, dir, client.get_children(dir)).await?;
-        let Some(name) = children
-            .into_iter()
-            .find(|c| super::lock_node::has_id(c, id))
-        else {
+        let Some(name) = children.into_iter().find(|c| c.starts_with(prefix)) else {
             return Ok(None);
         };
         Ok::<_, Error>(
