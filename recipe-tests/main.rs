@@ -4,5 +4,6 @@ mod barrier;
 mod double_barrier;
 mod election;
 mod guard;
+mod layouts;
 mod rwlock;
 mod semaphore;

@@ -2,6 +2,7 @@
 //! election's leadership, and who waits, with each node's token, session, data and age. For
 //! operators and tools (`zksync holders`); it takes nothing and watches nothing.
 
+use super::layout::Layout;
 use super::lock_node::QueueKind;
 use super::lock_node::{self, QueueNode};
 use super::queue::earlier;
@@ -63,6 +64,10 @@ impl QueueEntry {
 /// candidate leads. Children that are not queue nodes are left out; a node deleted between the
 /// listing and its read is skipped.
 ///
+/// Nodes of every [`Layout`] are listed (their names tell them apart); the semaphores of
+/// Curator and kazoo keep no queue (their waiters wait on a lock, then hold leases that are
+/// all equal), so for those list the lock (`PATH/locks`, or kazoo's `PATH-__lock__`).
+///
 /// Fails with `NoNode` if `path` does not exist, with [`Error::InvalidPath`] for a malformed
 /// path, and with [`Error::InvalidArgument`] if permit nodes are queued under a node whose data
 /// is not a number of permits.
@@ -86,10 +91,7 @@ pub async fn queue(client: &Client, path: &str) -> Result<Vec<QueueEntry>> {
         })
     })
     .await?;
-    let mut nodes: Vec<QueueNode> = children
-        .iter()
-        .filter_map(|c| lock_node::parse_queue_node(c))
-        .collect();
+    let mut nodes: Vec<QueueNode> = children.iter().filter_map(|c| parse_any(c)).collect();
     nodes.sort_by_key(|n| n.seq);
 
     // Read every node at once (pipelined on the one connection).
@@ -154,6 +156,14 @@ fn semaphore_max(path: &str, data: &[u8]) -> Result<usize> {
                 String::from_utf8_lossy(data)
             ))
         })
+}
+
+/// A queue node of any layout. Permits count only in the default layout (see [`queue`]).
+fn parse_any(name: &str) -> Option<QueueNode> {
+    Layout::ALL
+        .into_iter()
+        .find_map(|l| l.parse(name))
+        .filter(|n| n.kind != QueueKind::Permit || lock_node::parse_queue_node(name).is_some())
 }
 
 /// Whether each of `nodes` (sorted by sequence) holds, by its recipe's rule; `max` is the

@@ -4,6 +4,7 @@ use crate::duration;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::time::Duration;
+use zksync::recipes::Layout;
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -203,6 +204,18 @@ pub struct LockArgs {
     #[arg(long)]
     pub read: bool,
 
+    /// Take the write lock of a read-write lock. The same as the default in the go and kazoo
+    /// layouts; with --layout curator the default is Curator's InterProcessMutex and --write
+    /// is InterProcessReadWriteLock's write lock (Curator names them apart).
+    #[arg(long, conflicts_with_all = ["read", "max"])]
+    pub write: bool,
+
+    /// Whose node layout to follow: go (the default), curator (Apache Curator's
+    /// InterProcessMutex, InterProcessReadWriteLock, InterProcessSemaphoreV2) or kazoo (kazoo's
+    /// Lock, ReadLock/WriteLock, Semaphore). Every process on PATH must use the same layout.
+    #[arg(long, value_name = "LAYOUT", default_value = "go", value_parser = layout)]
+    pub layout: Layout,
+
     /// Take one of N permits instead (a semaphore: at most N commands run at once). Every
     /// process using PATH must give the same N: the first one fixes it.
     #[arg(
@@ -233,6 +246,11 @@ pub struct LockArgs {
 /// `zksync elect`.
 #[derive(Debug, Args)]
 pub struct ElectArgs {
+    /// Whose node layout to follow: go (the default), curator (Curator's LeaderLatch) or
+    /// kazoo (kazoo's Election). Every process on PATH must use the same layout.
+    #[arg(long, value_name = "LAYOUT", default_value = "go", value_parser = layout)]
+    pub layout: Layout,
+
     /// This candidate's id, stored in its node and shown to observers (default: HOSTNAME-PID).
     #[arg(long, value_name = "ID", conflicts_with = "observe", value_parser = candidate_id)]
     pub id: Option<String>,
@@ -329,6 +347,11 @@ pub struct DoubleBarrierArgs {
     /// The command to run between entering and leaving, after `--`.
     #[arg(value_name = "CMD", last = true, required = true, num_args = 1..)]
     pub command: Vec<OsString>,
+}
+
+/// A node layout name: go, curator or kazoo.
+fn layout(s: &str) -> Result<Layout, String> {
+    s.parse::<Layout>().map_err(|e| e.to_string())
 }
 
 /// A ZooKeeper path as the server accepts it (checked before connecting).

@@ -20,10 +20,13 @@ pub async fn run(
 ) -> Result<i32, Failure> {
     let path = &args.path;
     if args.observe {
-        return observe(cli, client, path, signals).await;
+        let election = Election::new(client.clone(), path).with_layout(args.layout);
+        return observe(cli, &election, signals).await;
     }
     let id = args.id.clone().unwrap_or_else(default_id);
-    let election = Election::new(client.clone(), path).with_id(id.as_bytes());
+    let election = Election::new(client.clone(), path)
+        .with_id(id.as_bytes())
+        .with_layout(args.layout);
     let plan = Plan {
         what: format!("the leadership of {path}"),
         node: "candidate node",
@@ -34,13 +37,9 @@ pub async fn run(
     hold::run(cli, &plan, election.campaign(), signals).await
 }
 
-async fn observe(
-    cli: &Cli,
-    client: &Client,
-    path: &str,
-    signals: &mut Signals,
-) -> Result<i32, Failure> {
-    let mut changes = Election::new(client.clone(), path).observe();
+async fn observe(cli: &Cli, election: &Election, signals: &mut Signals) -> Result<i32, Failure> {
+    let path = election.path();
+    let mut changes = election.observe();
     let mut out = std::io::stdout();
     loop {
         // `next` is cancel-safe: a signal in the middle of it loses nothing worth printing.

@@ -4,7 +4,7 @@ use crate::args::{Cli, LockArgs};
 use crate::child::Signals;
 use crate::hold::{self, Plan};
 use crate::{default_id, Failure};
-use zksync::recipes::{RwLock, Semaphore};
+use zksync::recipes::{Layout, Mutex, RwLock, Semaphore};
 use zksync::Client;
 
 /// Acquires, runs CMD, releases; returns CMD's exit status.
@@ -25,7 +25,9 @@ pub async fn run(
         command: &args.command,
     };
     if let Some(max) = args.max {
-        let semaphore = Semaphore::new(client.clone(), path, max).with_data(id.as_bytes());
+        let semaphore = Semaphore::new(client.clone(), path, max)
+            .with_data(id.as_bytes())
+            .with_layout(args.layout);
         let plan = plan(
             format!("a permit of the semaphore {path} ({max} permits)"),
             "permit node",
@@ -33,13 +35,22 @@ pub async fn run(
         return hold::run(cli, &plan, semaphore.acquire(), signals).await;
     }
     let kind = if args.read { "read" } else { "write" };
-    let lock = RwLock::new(client.clone(), path).with_data(id.as_bytes());
+    let lock = RwLock::new(client.clone(), path)
+        .with_data(id.as_bytes())
+        .with_layout(args.layout);
     let plan = plan(format!("the {kind} lock {path}"), "lock node");
+    // Curator names a mutex's nodes apart from a read-write lock's writers: a plain `lock` is
+    // its InterProcessMutex, `--write` its read-write lock's write side.
+    let mutex = (args.layout == Layout::Curator && !args.read && !args.write).then(|| {
+        Mutex::new(client.clone(), path)
+            .with_data(id.as_bytes())
+            .with_layout(args.layout)
+    });
     let acquire = async {
-        if args.read {
-            lock.read().await
-        } else {
-            lock.write().await
+        match &mutex {
+            Some(m) => m.lock().await,
+            None if args.read => lock.read().await,
+            None => lock.write().await,
         }
     };
     hold::run(cli, &plan, acquire, signals).await
