@@ -243,7 +243,10 @@ mod tests {
         ];
         let v = permit_violations(&h, 2);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].starts_with("3 permits held at once (max 2) at 29ms"), "{v:?}");
+        assert!(
+            v[0].starts_with("3 permits held at once (max 2) at 29ms"),
+            "{v:?}"
+        );
         // Four at once under max 3, starting together: each start sees all four.
         let all: Vec<Section> = (0..4).map(|i| s(i, Permit, i as i64, 0, 10)).collect();
         let v = permit_violations(&all, 3);
