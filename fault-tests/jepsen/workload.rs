@@ -244,6 +244,10 @@ pub async fn worker(id: usize, iterations: usize, s: Arc<Shared>) -> Result<(), 
         // Mostly short sections; a third long enough (several steps) for faults to land in,
         // and some of those longer than a lease (a cut then makes the guard lost mid-section).
         let (steps, step_ms) = match (rng.below(3), rng.below(6)) {
+            // A permit's one-step section would be a point (it ends at its last check): the
+            // permits' short sections have two steps, so that they overlap and the semaphore
+            // runs at its limit (where `permit_violations` can catch one too many).
+            (1.., _) if kind == Kind::Permit => (2, 20 + rng.below(150)),
             (1.., _) => (1, rng.below(15)),
             (0, 0) => (8, 300 + rng.below(200)),
             (0, _) => (4, 50 + rng.below(250)),
