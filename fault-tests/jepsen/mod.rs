@@ -10,8 +10,16 @@
 //! ends at its holder's last check that the lock was held) and that the earlier one had the
 //! smaller fencing token; the register must never have accepted an older token after a newer
 //! one, nor interleaved two holders' writes; no holder may have acted after its lease ran out.
+//!
+//! Election and semaphore lanes run the same loop beside the locks, under the same faults: a
+//! leader's section runs from `campaign()` returning to its `resign()`, cut short by `is_lost()`
+//! or `lost()`, and is checked like a writer's (no two leaders at once, tokens growing with
+//! each new leader, its writes fenced by its token in the lane's register); a permit's section
+//! likewise, with at most `max` of them in force at any moment and none acting past its lease.
 //! Each run prints one line:
 //! `fault-power: <N> sections, <M> hit by a fault (<P>%), <L> lost mid-section, <R> stale writes rejected, violations: <V>`
+//! (every lane and the double-barrier rounds together), then one in the same form per recipe
+//! (`fault-power lock: ...`, `fault-power election: ...`, `fault-power semaphore (max 3): ...`),
 //! and fails on any violation or if fewer than 10 % of the sections had a fault land in them.
 
 mod barrier;
@@ -21,13 +29,12 @@ mod register;
 mod workload;
 
 use crate::support::*;
-use checker::{hit, hit_span, violations};
+use checker::{hit, hit_span, peak_permits, permit_violations, violations, Kind, Section};
 use faults::{FaultLog, Plan};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workload::Shared;
-use zksync::recipes::LockKind;
+use workload::{Recipe, Shared};
 
 /// A small xorshift generator (the tests need no rand crate).
 pub struct Rng(u64);
@@ -63,37 +70,38 @@ const SESSION: Duration = Duration::from_secs(3);
 /// One run's workload.
 struct Workload {
     name: &'static str,
-    /// Lock acquisitions, shared by every lane's workers.
+    /// Acquisitions (of locks, leaderships and permits), shared by every lane's workers.
     acquisitions: usize,
-    read_share: u64,
-    mutex_share: u64,
-    /// Independent locks (each with its own directory, register and `WORKERS` workers) under
-    /// the same faults: more acquisitions an hour, since one lock's sections are serial.
-    lanes: usize,
+    /// Independent lanes, one per entry (each a lock, election or semaphore with its own
+    /// directory, register and `WORKERS` workers) under the same faults: more acquisitions an
+    /// hour, since one lock's sections are serial.
+    lanes: Vec<Recipe>,
     /// Also run double-barrier rounds (`barrier`) while the lock workers run.
     barrier: bool,
 }
 
-/// One run: `WORKERS` workers in each of `w.lanes` lanes sharing `w.acquisitions`
-/// acquisitions, and double-barrier rounds if `w.barrier`, under faults.
+/// One run: `WORKERS` workers in each of `w.lanes` sharing `w.acquisitions` acquisitions, and
+/// double-barrier rounds if `w.barrier`, under faults.
 async fn run(f: &Fault, w: Workload) {
     let name = w.name;
     let t0 = Instant::now();
     let (phases, phases_rx) = tokio::sync::broadcast::channel(1024);
-    let lanes: Vec<Arc<Shared>> = (0..w.lanes)
-        .map(|lane| {
-            let dir = if w.lanes == 1 {
-                f.path(name)
-            } else {
-                f.path(&format!("{name}-{lane}"))
+    let lanes: Vec<Arc<Shared>> = w
+        .lanes
+        .iter()
+        .enumerate()
+        .map(|(lane, &recipe)| {
+            let dir = match recipe {
+                Recipe::Lock { .. } => f.path(&format!("{name}-{lane}")),
+                Recipe::Election => f.path(&format!("{name}-{lane}-election")),
+                Recipe::Semaphore { .. } => f.path(&format!("{name}-{lane}-semaphore")),
             };
             Arc::new(Shared::new(
                 t0,
                 dir,
                 f.proxies[..5].to_vec(),
                 SESSION,
-                w.read_share,
-                w.mutex_share,
+                recipe,
                 phases.clone(),
             ))
         })
@@ -112,7 +120,7 @@ async fn run(f: &Fault, w: Workload) {
         seed: 0x5eed,
         ..aimed.clone()
     };
-    let per_worker = w.acquisitions.div_ceil(WORKERS * w.lanes);
+    let per_worker = w.acquisitions.div_ceil(WORKERS * lanes.len());
     let mut workers = Vec::new();
     for (lane, shared) in lanes.iter().enumerate() {
         for id in 0..WORKERS {
@@ -154,7 +162,7 @@ async fn run(f: &Fault, w: Workload) {
         futures_util::future::join_all(lanes.iter().map(|s| faults::tidy(f, &s.dir, &stop, &log)));
     // A hang guard only: 2 to 4 acquisitions a second per lane under these faults, with a wide
     // margin.
-    let limit = Duration::from_secs(240 + (w.acquisitions / w.lanes) as u64);
+    let limit = Duration::from_secs(240 + (w.acquisitions / lanes.len()) as u64);
     let (mut errors, rounds) = guard_for(
         &format!("{name}: the workers and the fault task"),
         limit,
@@ -179,13 +187,33 @@ async fn run(f: &Fault, w: Workload) {
     let windows = log.windows();
     let (mut sections_all, mut bad) = (Vec::new(), Vec::new());
     let mut rejected = 0;
+    // Per recipe (lock, election, semaphore): its sections, stale writes rejected, violations.
+    let mut by_recipe = std::collections::BTreeMap::<String, (Vec<Section>, usize, usize)>::new();
+    let (mut peaks, mut maxes) = (Vec::new(), Vec::new());
     for shared in &lanes {
         let mut sections = shared.sections.lock().unwrap().clone();
         sections.sort_by_key(|s| s.start);
-        bad.extend(violations(&sections));
-        bad.extend(shared.register.violations());
-        bad.extend(shared.lapsed.lock().unwrap().iter().cloned());
+        let mut found = match shared.recipe {
+            Recipe::Semaphore { max } => permit_violations(&sections, max as usize),
+            Recipe::Lock { .. } | Recipe::Election => violations(&sections),
+        };
+        found.extend(shared.register.violations());
+        found.extend(shared.lapsed.lock().unwrap().iter().cloned());
+        if let Recipe::Semaphore { max } = shared.recipe {
+            let peak = peak_permits(&sections);
+            eprintln!(
+                "jepsen {name} {}: at most {peak} permits held at once (of {max})",
+                shared.dir
+            );
+            peaks.push(peak);
+            maxes.push(max as usize);
+        }
+        let entry = by_recipe.entry(shared.recipe.name()).or_default();
+        entry.0.extend(sections.iter().cloned());
+        entry.1 += shared.register.rejected();
+        entry.2 += found.len();
         rejected += shared.register.rejected();
+        bad.extend(found);
         sections_all.extend(sections);
     }
     bad.extend(rounds.violations.iter().cloned());
@@ -204,26 +232,21 @@ async fn run(f: &Fault, w: Workload) {
     let mut workers_active: Vec<usize> = sections.iter().map(|s| s.worker).collect();
     workers_active.sort();
     workers_active.dedup();
-    // Which kinds of fault landed in sections.
-    let mut hits_by_kind = std::collections::BTreeMap::<&str, usize>::new();
-    for s in &sections {
-        for w in windows.iter().filter(|w| hit(s, std::slice::from_ref(w))) {
-            *hits_by_kind.entry(w.kind).or_default() += 1;
-        }
-    }
+    let hit_kinds = hits_by_kind(&sections, &windows);
+    let of_kind = |k: Kind| sections.iter().filter(|s| s.kind == k).count();
     eprintln!(
         "jepsen {name}: {} lane(s), {} workers, {} acquisitions ({} read, {} write of which {} \
-         through Mutex) in {took:?}; {acquire_failed} acquires failed with the session, {} \
-         sessions; faults: {} ({}); sections hit by kind: {hits_by_kind:?}",
+         through Mutex, {} leaderships, {} permits) in {took:?}; {acquire_failed} acquires \
+         failed with the session, {} sessions; faults: {} ({}); sections hit by kind: \
+         {hit_kinds:?}",
         lanes.len(),
         workers_active.len(),
         sections.len(),
-        sections.iter().filter(|s| s.kind == LockKind::Read).count(),
-        sections
-            .iter()
-            .filter(|s| s.kind == LockKind::Write)
-            .count(),
+        of_kind(Kind::Read),
+        of_kind(Kind::Write),
         count(|c| c.mutex.load(Ordering::Relaxed)),
+        of_kind(Kind::Leader),
+        of_kind(Kind::Permit),
         count(|c| c.sessions.load(Ordering::Relaxed)),
         log.total(),
         log.summary(),
@@ -250,11 +273,26 @@ async fn run(f: &Fault, w: Workload) {
         lost + casualties,
         bad.len()
     );
+    // The same per recipe (the double barrier's rounds are in the line above only).
+    for (recipe, (sections, rejected, violations)) in &by_recipe {
+        eprintln!(
+            "jepsen {name} {recipe}: sections hit by kind: {:?}",
+            hits_by_kind(sections, &windows)
+        );
+        let hits = sections.iter().filter(|s| hit(s, &windows)).count();
+        let percent = 100.0 * hits as f64 / sections.len().max(1) as f64;
+        eprintln!(
+            "fault-power {recipe}: {} sections, {hits} hit by a fault ({percent:.0}%), {} lost \
+             mid-section, {rejected} stale writes rejected, violations: {violations}",
+            sections.len(),
+            sections.iter().filter(|s| s.lost).count(),
+        );
+    }
     for v in bad.iter().take(20) {
         eprintln!("  violation: {v}");
     }
     if !errors.is_empty() {
-        // The locks' queues as the servers see them, for the report.
+        // The queues as the servers see them, for the report.
         for shared in &lanes {
             let dir = &shared.dir;
             if let Ok((mut children, _)) = f.admin.get_children(dir).await {
@@ -284,6 +322,12 @@ async fn run(f: &Fault, w: Workload) {
         sections.len() >= done / 2,
         "{name}: too few sections to mean anything"
     );
+    // A semaphore never run at its limit would pass `permit_violations` without being tested
+    // by it (more than max is a violation, above).
+    assert!(
+        peaks.iter().zip(&maxes).all(|(p, max)| p >= max),
+        "{name}: a semaphore never had all its permits held at once: peaks {peaks:?} of {maxes:?}"
+    );
     assert!(
         !w.barrier || rounds.entries > 0,
         "{name}: no double-barrier round completed an enter"
@@ -292,6 +336,20 @@ async fn run(f: &Fault, w: Workload) {
         percent >= 10.0,
         "{name}: faults landed in only {percent:.1}% of the sections (at least 10% required)"
     );
+}
+
+/// Which kinds of fault landed in `sections`, and in how many.
+fn hits_by_kind(
+    sections: &[Section],
+    windows: &[checker::FaultWindow],
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut by_kind = std::collections::BTreeMap::new();
+    for s in sections {
+        for w in windows.iter().filter(|w| hit(s, std::slice::from_ref(w))) {
+            *by_kind.entry(w.kind).or_default() += 1;
+        }
+    }
+    by_kind
 }
 
 /// A count from the environment, or `default`.
@@ -305,47 +363,62 @@ fn env_count(var: &str, default: usize) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test runs it)"]
 async fn mutual_exclusion_holds_under_random_and_targeted_faults() {
-    // ZKSYNC_JEPSEN_ACQUISITIONS: per run (default 160).
-    let acquisitions = env_count("ZKSYNC_JEPSEN_ACQUISITIONS", 160);
+    // ZKSYNC_JEPSEN_ACQUISITIONS: per run (default 240), shared by its two lanes: a lock and,
+    // beside it, an election (writers only) or a semaphore of 2 (readers and writers).
+    let acquisitions = env_count("ZKSYNC_JEPSEN_ACQUISITIONS", 240);
     let f = Fault::begin("jepsen").await;
     let writers = Workload {
         name: "writers",
         acquisitions,
-        read_share: 0,
-        mutex_share: 30,
-        lanes: 1,
+        lanes: vec![
+            Recipe::Lock {
+                read_share: 0,
+                mutex_share: 30,
+            },
+            Recipe::Election,
+        ],
         barrier: false,
     };
     run(&f, writers).await;
     let mixed = Workload {
         name: "readers-and-writers",
         acquisitions,
-        read_share: 50,
-        mutex_share: 30,
-        lanes: 1,
+        lanes: vec![
+            Recipe::Lock {
+                read_share: 50,
+                mutex_share: 30,
+            },
+            Recipe::Semaphore { max: 2 },
+        ],
         barrier: false,
     };
     run(&f, mixed).await;
     f.finish().await;
 }
 
-/// Locks side by side in the soak (each with its own workers and register).
-const SOAK_LANES: usize = 3;
+/// Locks side by side in the soak (each with its own workers and register), beside one
+/// election and one semaphore.
+const SOAK_LOCKS: usize = 3;
 
-/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` lock acquisitions (default 600: the short version the
-/// test suite runs; `scripts/soak` runs 10,000) of read, write and `Mutex` locks on
-/// `SOAK_LANES` locks, with double-barrier rounds alongside, under the same faults.
+/// The soak: `ZKSYNC_SOAK_ACQUISITIONS` acquisitions (default 600: the short version the test
+/// suite runs; `scripts/soak` runs 10,000) shared by `SOAK_LOCKS` locks (read, write and
+/// `Mutex`), an election and a semaphore of 3 permits, with double-barrier rounds alongside,
+/// under the same faults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fault test: needs Toxiproxy and the local ensemble (scripts/test and scripts/soak run it)"]
 async fn soak() {
     let acquisitions = env_count("ZKSYNC_SOAK_ACQUISITIONS", 600);
     let f = Fault::begin("soak").await;
+    let lock = Recipe::Lock {
+        read_share: 30,
+        mutex_share: 30,
+    };
+    let mut lanes = vec![lock; SOAK_LOCKS];
+    lanes.extend([Recipe::Election, Recipe::Semaphore { max: 3 }]);
     let mix = Workload {
         name: "soak",
         acquisitions,
-        read_share: 30,
-        mutex_share: 30,
-        lanes: SOAK_LANES,
+        lanes,
         barrier: true,
     };
     run(&f, mix).await;
