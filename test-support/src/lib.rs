@@ -11,17 +11,20 @@
 //!   pause nodes), four-letter words, a probe for panics that tokio would swallow;
 //! - [`wait`]: hang guards and waits on the server's view, so tests await events instead of
 //!   sleeping;
-//! - [`digest`]: the id of a digest ACL.
+//! - [`digest`]: the id of a digest ACL;
+//! - [`overlap`]: the overlap checker of the fault and interop tests (mutual exclusion,
+//!   fencing-token order, at most `max` permits at once).
 //!
 //! The forwarder and `delete_tree` depend on nothing of the test environment (no environment
 //! variables, no hang guards): the demo uses them as they are.
 //!
-//! Everything is re-exported here: `use zksync_test_support::*`.
+//! Everything but `overlap` is re-exported here: `use zksync_test_support::*`.
 
 pub mod digest;
 pub mod ensemble;
 pub mod forwarder;
 pub mod namespace;
+pub mod overlap;
 pub mod tree;
 pub mod wait;
 
