@@ -3,7 +3,7 @@
 use crate::support::*;
 use std::time::Duration;
 use zksync::recipes::RwLock;
-use zksync_test_support::{client, Namespace};
+use zksync_test_support::{client, wait_children, Namespace};
 
 /// Children of the lock's node (its queue), via the namespace's admin client.
 async fn queue(ns: &Namespace, lock: &str) -> Vec<String> {
@@ -230,5 +230,61 @@ async fn signal_while_waiting_removes_the_queued_node() {
     );
     holder.unlock().await.unwrap();
     holder_client.close().await;
+    ns.cleanup().await;
+}
+
+#[tokio::test]
+async fn layout_curator_lock_is_an_inter_process_mutex_and_write_its_read_write_lock() {
+    use zksync::recipes::{Layout, Mutex, RwLock};
+    let ns = Namespace::new("cli-layout").await;
+    let admin = ns.synced_admin().await;
+    // CMD succeeds only if it runs after the holder let go (the file is made just before).
+    let scratch = Scratch::new("layout");
+    let cmd = ["--", "sh", "-c", "test -e \"$DIR/released\""];
+    // Held by a zksync process in Curator's layout: `zksync lock --layout curator` waits for it
+    // (both are InterProcessMutex nodes), and its node is named as Curator names them.
+    let dir = ns.path("mutex");
+    let held = Mutex::new(admin.clone(), &dir)
+        .with_layout(Layout::Curator)
+        .lock()
+        .await
+        .unwrap();
+    let mut c = zksync(&[&["lock", "--layout", "curator", &dir][..], &cmd].concat());
+    c.env("DIR", &scratch.path);
+    let cli = Proc::start(c);
+    let names = wait_children(admin, &dir, |c| c.len() == 2).await;
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("_c_") && n[..n.len() - 10].ends_with("-lock-")),
+        "{names:?}"
+    );
+    touch(&scratch, "released");
+    held.unlock().await.unwrap();
+    let out = cli.finish().await;
+    assert_eq!(out.code(), 0, "{out:?}");
+    // --write: the read-write lock's writer, `__WRIT__`; it waits for a Curator-layout reader.
+    let dir = ns.path("rw");
+    let reader = RwLock::new(admin.clone(), &dir)
+        .with_layout(Layout::Curator)
+        .read()
+        .await
+        .unwrap();
+    std::fs::remove_file(scratch.file("released")).unwrap();
+    let args = ["lock", "--layout", "curator", "--write", &dir];
+    let mut c = zksync(&[&args[..], &cmd].concat());
+    c.env("DIR", &scratch.path);
+    let cli = Proc::start(c);
+    let names = wait_children(admin, &dir, |c| c.len() == 2).await;
+    assert!(
+        names
+            .iter()
+            .any(|n| n[..n.len() - 10].ends_with("-__WRIT__")),
+        "{names:?}"
+    );
+    touch(&scratch, "released");
+    reader.unlock().await.unwrap();
+    let out = cli.finish().await;
+    assert_eq!(out.code(), 0, "{out:?}");
     ns.cleanup().await;
 }

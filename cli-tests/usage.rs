@@ -81,6 +81,10 @@ async fn bad_arguments_exit_2_with_one_line() {
         &["elect", "relative", "--", "true"],
         &["holders"],
         &["holders", "/x/"],
+        &["lock", "--layout", "etcd", "/x", "--", "true"],
+        &["lock", "--write", "--read", "/x", "--", "true"],
+        &["lock", "--write", "--max", "2", "/x", "--", "true"],
+        &["elect", "--layout", "", "/x", "--", "true"],
     ] {
         let out = run(args).await;
         assert_eq!(out.code(), 2, "{args:?}: {out:?}");
