@@ -25,6 +25,9 @@ const LOCK: &str = "/app/lock/_c_0123456789abcdef0123456789abcdef-write-";
 const HELLO: &[u8] = b"hello";
 const BINARY: &[u8] = &[0x00, 0xff, 0x80, 0x7f, 0x0a];
 const DIGEST_ID: &str = "alice:X/8Up0ux/2i0/o9rD5vwmhEdLyI=";
+const SASL_CHALLENGE: &[u8] =
+    b"realm=\"zk-sasl-md5\",nonce=\"n0nce\",qop=\"auth\",charset=utf-8,algorithm=md5-sess";
+const SASL_RESPONSE: &[u8] = b"charset=utf-8,username=\"alice\",realm=\"zk-sasl-md5\"";
 
 fn stat() -> Stat {
     Stat {
@@ -1056,6 +1059,34 @@ fn watches_and_misc(g: &mut Golden) {
     g.response("who_am_i_response", OpCode::WhoAmI, Response::WhoAmI(who));
     g.roundtrip("auth_packet", auth_packet());
     g.request_body("auth_packet", Request::Auth(auth_packet()));
+
+    let sasl = |t: &'static [u8]| GetSaslRequest {
+        token: Bytes::from_static(t),
+    };
+    g.roundtrip("get_sasl_request_empty", sasl(b""));
+    g.request_body("get_sasl_request_empty", Request::Sasl(sasl(b"")));
+    g.roundtrip("get_sasl_request", sasl(SASL_RESPONSE));
+    g.request_body("get_sasl_request", Request::Sasl(sasl(SASL_RESPONSE)));
+    let challenge = Bytes::from_static(SASL_CHALLENGE);
+    g.roundtrip(
+        "set_sasl_response",
+        SetSaslResponse {
+            token: challenge.clone(),
+        },
+    );
+    g.response(
+        "set_sasl_response",
+        OpCode::Sasl,
+        Response::Sasl { token: challenge },
+    );
+    g.decodes_to("set_sasl_response_null", SetSaslResponse::default());
+    g.response_decode(
+        "set_sasl_response_null",
+        OpCode::Sasl,
+        Response::Sasl {
+            token: Bytes::new(),
+        },
+    );
 }
 
 fn frames(g: &mut Golden) {
@@ -1079,6 +1110,13 @@ fn frames(g: &mut Golden) {
             Request::SetWatches(set_watches()),
         ),
         ("auth_frame", xid::AUTH, Request::Auth(auth_packet())),
+        (
+            "sasl_request_frame",
+            1,
+            Request::Sasl(GetSaslRequest {
+                token: Bytes::new(),
+            }),
+        ),
     ];
     for (name, xid, req) in cases {
         let what = format!("encode_request_frame({:?})", req.op_code());
@@ -1125,6 +1163,23 @@ fn frames(g: &mut Golden) {
         "take_frame + reply",
         expected_reply,
         |b| reply(&mut take_one(b)?),
+    );
+    // A failed SASL round: AUTHFAILED and a null token (the body of a failed reply is not read).
+    g.decode_with(
+        "sasl_failed_reply_frame",
+        "take_frame + reply header + token",
+        (
+            ReplyHeader {
+                xid: 2,
+                zxid: 0,
+                err: ErrorCode::AuthFailed,
+            },
+            SetSaslResponse::default(),
+        ),
+        |b| {
+            let mut f = take_one(b)?;
+            Ok((ReplyHeader::decode(&mut f)?, SetSaslResponse::decode(&mut f)?))
+        },
     );
     g.decode_with(
         "notification_frame",

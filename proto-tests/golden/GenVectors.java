@@ -127,6 +127,10 @@ public class GenVectors {
 
     static final String LOCK = "/app/lock/_c_0123456789abcdef0123456789abcdef-write-";
     static final byte[] HELLO = utf8("hello");
+    // A DIGEST-MD5 challenge as ZooKeeper's server sends it, and the start of a client response.
+    static final String SASL_CHALLENGE =
+            "realm=\"zk-sasl-md5\",nonce=\"n0nce\",qop=\"auth\",charset=utf-8,algorithm=md5-sess";
+    static final String SASL_RESPONSE = "charset=utf-8,username=\"alice\",realm=\"zk-sasl-md5\"";
     static final byte[] BINARY = {0x00, (byte) 0xff, (byte) 0x80, 0x7f, 0x0a};
 
     /** A sequence of jute ints: how constants are checked against the Java definitions. */
@@ -359,6 +363,13 @@ public class GenVectors {
                 new ClientInfo("ip", "127.0.0.1"), new ClientInfo("digest", "alice"))));
         record("auth_packet", new AuthPacket(0, "digest", utf8("alice:secret")));
 
+        // ---- SASL (op 102): GetSASLRequest from the client, SetSASLResponse from the server -------
+        // DIGEST-MD5 starts with an empty token; the server's failure answer carries a null one.
+        record("get_sasl_request_empty", new GetSASLRequest(new byte[0]));
+        record("get_sasl_request", new GetSASLRequest(utf8(SASL_RESPONSE)));
+        record("set_sasl_response", new SetSASLResponse(utf8(SASL_CHALLENGE)));
+        record("set_sasl_response_null", new SetSASLResponse(null));
+
         // ---- complete frames ------------------------------------------------------------------------
         frame("create_request_frame", new RequestHeader(1, 1), new CreateRequest(LOCK, HELLO, openAcl(), 3));
         frame("get_data_request_frame", new RequestHeader(2, 4), new GetDataRequest("/app/node", true));
@@ -368,6 +379,19 @@ public class GenVectors {
         frame("set_watches_frame", new RequestHeader(-8, 101), new SetWatches(0x0000000100000007L,
                 Arrays.asList("/d1", "/d2"), Collections.singletonList("/e1"), new ArrayList<>()));
         frame("auth_frame", new RequestHeader(-4, 100), new AuthPacket(0, "digest", utf8("alice:secret")));
+        // ClientCnxn.sendPacket gives SASL packets an ordinary xid (getXid()).
+        frame("sasl_request_frame", new RequestHeader(1, 102), new GetSASLRequest(new byte[0]));
+        // What ZooKeeperServer.processSasl answers to a failed exchange: AUTHFAILED, null token.
+        {
+            byte[] payload = bytes(oa -> {
+                new ReplyHeader(2, 0L, Code.AUTHFAILED.intValue()).serialize(oa, "header");
+                new SetSASLResponse(null).serialize(oa, "response");
+            });
+            emit("sasl_failed_reply_frame", oa -> {
+                oa.writeInt(payload.length, "len");
+                for (byte x : payload) oa.writeByte(x, "b");
+            });
+        }
         // Server-to-client frames: length, ReplyHeader, body.
         {
             byte[] payload = bytes(oa -> {

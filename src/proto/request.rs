@@ -175,6 +175,8 @@ pub enum Request {
     Auth(AuthPacket),
     /// setWatches (101), sent with xid [`xid::SET_WATCHES`].
     SetWatches(SetWatches),
+    /// sasl (102): one SASL token, sent with an ordinary xid during the SASL handshake.
+    Sasl(GetSaslRequest),
     /// setWatches2 (105), sent with xid [`xid::SET_WATCHES`].
     SetWatches2(SetWatches2),
     /// ping (11), sent with xid [`xid::PING`]: no body.
@@ -241,6 +243,7 @@ impl Request {
             WhoAmI => OpCode::WhoAmI,
             Auth(_) => OpCode::Auth,
             SetWatches(_) => OpCode::SetWatches,
+            Sasl(_) => OpCode::Sasl,
             SetWatches2(_) => OpCode::SetWatches2,
             Ping => OpCode::Ping,
             CloseSession => OpCode::CloseSession,
@@ -266,6 +269,7 @@ impl Request {
             AddWatch(r) => r.encode(buf),
             Auth(r) => r.encode(buf),
             SetWatches(r) => r.encode(buf),
+            Sasl(r) => r.encode(buf),
             SetWatches2(r) => r.encode(buf),
             WhoAmI | Ping | CloseSession => {}
         }
@@ -284,8 +288,8 @@ impl Request {
             SetAcl(r) => Some(&r.path),
             CheckWatches(r) | RemoveWatches(r) => Some(&r.path),
             AddWatch(r) => Some(&r.path),
-            Multi(_) | MultiRead(_) | WhoAmI | Auth(_) | SetWatches(_) | SetWatches2(_) | Ping
-            | CloseSession => None,
+            Multi(_) | MultiRead(_) | WhoAmI | Auth(_) | SetWatches(_) | SetWatches2(_) | Sasl(_)
+            | Ping | CloseSession => None,
         }
     }
 
@@ -319,6 +323,7 @@ impl Request {
             OpCode::WhoAmI => WhoAmI,
             OpCode::Auth => Auth(Decode::decode(body)?),
             OpCode::SetWatches => SetWatches(Decode::decode(body)?),
+            OpCode::Sasl => Sasl(Decode::decode(body)?),
             OpCode::SetWatches2 => SetWatches2(Decode::decode(body)?),
             OpCode::Ping => Ping,
             OpCode::CloseSession => CloseSession,

@@ -188,13 +188,18 @@ pub enum Response {
     AllChildrenNumber(i32),
     /// whoAmI (107).
     WhoAmI(Vec<ClientInfo>),
+    /// sasl (102): the server's next SASL token (empty for a null one).
+    Sasl {
+        /// The server's token.
+        token: Bytes,
+    },
 }
 
 impl Response {
     /// Decodes the body of a successful (err == 0) reply to a request of type `op`.
     ///
     /// Multi and multiRead report failures per op with header err 0, so they always come here.
-    /// Ops that have no reply this client can receive (notification, check, reconfig, sasl,
+    /// Ops that have no reply this client can receive (notification, check, reconfig,
     /// server-internal ops) give `UnknownOpCode`.
     pub fn decode(op: OpCode, body: &mut Bytes) -> Result<Response, DecodeError> {
         Ok(match op {
@@ -255,6 +260,9 @@ impl Response {
             OpCode::GetEphemerals => Response::Ephemerals(Vec::<String>::decode(body)?),
             OpCode::GetAllChildrenNumber => Response::AllChildrenNumber(i32::decode(body)?),
             OpCode::WhoAmI => Response::WhoAmI(Vec::<ClientInfo>::decode(body)?),
+            OpCode::Sasl => Response::Sasl {
+                token: SetSaslResponse::decode(body)?.token,
+            },
             other => return Err(DecodeError::UnknownOpCode(other.as_i32())),
         })
     }
@@ -293,6 +301,7 @@ impl Response {
             Response::AddWatch => ErrorResponse { err: 0 }.encode(buf),
             Response::AllChildrenNumber(n) => n.encode(buf),
             Response::WhoAmI(infos) => infos.encode(buf),
+            Response::Sasl { token } => token.encode(buf),
         }
     }
 }
@@ -384,7 +393,6 @@ mod tests {
             OpCode::Notification,
             OpCode::Check,
             OpCode::Reconfig,
-            OpCode::Sasl,
             OpCode::Error,
             OpCode::Unknown(42),
         ] {

@@ -326,6 +326,7 @@ pub fn arb_request() -> impl Strategy<Value = Request> {
         Just(Request::WhoAmI),
         arb_auth_packet().prop_map(Request::Auth),
         arb_set_watches().prop_map(Request::SetWatches),
+        arb_bytes().prop_map(|token| Request::Sasl(GetSaslRequest { token })),
         arb_set_watches2().prop_map(Request::SetWatches2),
         Just(Request::Ping),
         Just(Request::CloseSession),
@@ -394,5 +395,6 @@ pub fn arb_response_with_op() -> impl Strategy<Value = (OpCode, Response)> {
         arb_names().prop_map(|e| (OpCode::GetEphemerals, Response::Ephemerals(e))),
         any::<i32>().prop_map(|n| (OpCode::GetAllChildrenNumber, Response::AllChildrenNumber(n))),
         arb_client_infos().prop_map(|c| (OpCode::WhoAmI, Response::WhoAmI(c))),
+        arb_bytes().prop_map(|token| (OpCode::Sasl, Response::Sasl { token })),
     ]
 }

@@ -49,6 +49,7 @@ mod header;
 mod misc;
 mod multi;
 mod node;
+mod sasl;
 pub(crate) mod stat;
 mod watch;
 
@@ -62,5 +63,6 @@ pub use header::*;
 pub use misc::*;
 pub use multi::*;
 pub use node::*;
+pub use sasl::*;
 pub(crate) use stat::Stat;
 pub use watch::*;
