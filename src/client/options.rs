@@ -165,6 +165,36 @@ impl ConnectOptions {
         self
     }
 
+    /// Authenticate with SASL DIGEST-MD5 as `user` (a `user_<name>="<password>"` entry of the
+    /// servers' JAAS `Server` section with ZooKeeper's `DigestLoginModule`), after every
+    /// (re)connect and before any other request; feature `sasl`.
+    ///
+    /// Requests made meanwhile wait. Wrong credentials end the session with
+    /// [`Error::AuthFailed`](crate::Error::AuthFailed) (and `connect` fails with it at once).
+    /// The server's proof that it knows the password (`rspauth`) is checked too. The password is
+    /// kept for reconnects and never shown by `Debug`. DIGEST-MD5 protects the password, not
+    /// the traffic: use TLS as well where the network is not trusted.
+    ///
+    /// ```no_run
+    /// # async fn f() -> zksync::Result<()> {
+    /// let password = std::env::var("ZK_PASSWORD").unwrap_or_default();
+    /// let client = zksync::ConnectOptions::default()
+    ///     .sasl_digest_md5("alice", &password)
+    ///     .connect("127.0.0.1:2181")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sasl")]
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn sasl_digest_md5(mut self, user: &str, password: &str) -> Self {
+        let (u, p) = (user.to_string(), password.to_string());
+        self.session.sasl = Some(crate::session::SaslConfig::new(
+            format!("DIGEST-MD5 as {user:?}"),
+            move || Box::new(crate::session::DigestMd5::new(&u, &p)),
+        ));
+        self
+    }
+
     /// A chroot: every path is relative to it. Also accepted as a connect-string suffix.
     #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn chroot(mut self, root: &str) -> Self {

@@ -26,7 +26,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
 
     /// The connection attempt failed (refused, unreachable, name not resolved) for `reason`.
     pub fn on_connect_failed(&mut self, now: Instant, reason: ConnectionError) {
-        if matches!(self.phase, Phase::Connecting | Phase::Handshaking { .. }) {
+        if matches!(
+            self.phase,
+            Phase::Connecting | Phase::Handshaking { .. } | Phase::Authenticating
+        ) {
             self.attempt_failed(now, reason);
         }
     }
@@ -42,6 +45,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     pub(super) fn attempt_failed(&mut self, now: Instant, reason: ConnectionError) {
         self.record_failure("connection attempt failed on", reason);
         self.out.clear();
+        self.sasl = None;
         self.attempt_deadline = None;
         self.phase = Phase::Idle;
         self.schedule_next_attempt(now);
@@ -66,7 +70,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     /// reason; everything else in flight fails with [`Error::ConnectionLoss`].
     pub fn on_connection_lost(&mut self, now: Instant, reason: ConnectionError) {
         match self.phase {
-            Phase::Connecting | Phase::Handshaking { .. } => self.attempt_failed(now, reason),
+            Phase::Connecting | Phase::Handshaking { .. } | Phase::Authenticating => {
+                self.attempt_failed(now, reason)
+            }
             Phase::Connected => self.drop_connection(now, reason),
             Phase::Closing => self.finish_close(),
             Phase::Idle | Phase::Terminal => {}
@@ -134,7 +140,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
                     self.begin_attempt(now);
                 }
             }
-            Phase::Connecting | Phase::Handshaking { .. } => {
+            Phase::Connecting | Phase::Handshaking { .. } | Phase::Authenticating => {
                 if let Some(deadline) = self.attempt_deadline.filter(|&t| now >= t) {
                     self.actions.push_back(Action::Disconnect);
                     let reason = self.attempt_timeout(deadline);
@@ -224,7 +230,10 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     fn attempt_timeout(&self, until: Instant) -> ConnectionError {
         let ran = until.saturating_duration_since(self.attempt_started);
         match self.phase {
-            Phase::Handshaking { .. } => ConnectionError::HandshakeTimeout(ran),
+            // The SASL exchange is part of the handshake.
+            Phase::Handshaking { .. } | Phase::Authenticating => {
+                ConnectionError::HandshakeTimeout(ran)
+            }
             _ => ConnectionError::ConnectTimeout(ran),
         }
     }
@@ -235,7 +244,11 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
     pub fn unreachable(&self, now: Instant, waited: Duration) -> Unreachable {
         let mut hosts = self.ring.attempts();
         let latest = self.host.as_ref().and_then(|h| self.ring.position(h));
-        if let (Some(i), Phase::Connecting | Phase::Handshaking { .. }) = (latest, self.phase) {
+        let attempting = matches!(
+            self.phase,
+            Phase::Connecting | Phase::Handshaking { .. } | Phase::Authenticating
+        );
+        if let (Some(i), true) = (latest, attempting) {
             hosts[i]
                 .error
                 .get_or_insert_with(|| self.attempt_timeout(now));

@@ -66,7 +66,6 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.negotiated = Some(Duration::from_millis(resp.time_out as u64));
         self.alive_anchor = Some(self.alive_anchor.map_or(sent_at, |a| a.max(sent_at)));
         self.lease.on_handshake(sent_at);
-        self.attempt_deadline = None;
         self.ring.succeeded();
         crate::trace::debug!(
             "session 0x{:x} on {} (timeout {}ms, read-only: {})",
@@ -75,8 +74,19 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             resp.time_out,
             resp.read_only
         );
+        match self.cfg.sasl.clone() {
+            // The attempt's deadline still runs: SASL is part of the handshake.
+            Some(sasl) => self.start_sasl(now, &sasl, resp.read_only),
+            None => self.established(now, resp.read_only),
+        }
+    }
+
+    /// The session is established on this connection (after SASL, if configured): publish the
+    /// state, then send credentials, watches and queued requests.
+    pub(super) fn established(&mut self, now: Instant, read_only: bool) {
+        self.attempt_deadline = None;
         self.phase = Phase::Connected;
-        if resp.read_only {
+        if read_only {
             self.set_state(SessionState::ConnectedReadOnly);
             if self.ring.len() > 1 {
                 self.rw_seeker.start(now);

@@ -25,6 +25,11 @@ mod lease;
 mod read_only;
 mod replies;
 mod requests;
+// Without the `sasl` feature nothing outside the tests makes a mechanism.
+#[cfg_attr(not(feature = "sasl"), allow(dead_code, unused_imports))]
+mod sasl;
+#[cfg(feature = "sasl")]
+mod digest_md5;
 mod state;
 mod watches;
 
@@ -32,6 +37,12 @@ mod watches;
 mod tests;
 
 pub use chroot::Chroot;
+#[cfg(feature = "sasl")]
+pub use digest_md5::DigestMd5;
+#[cfg(test)]
+pub use sasl::SaslStep;
+#[cfg_attr(not(feature = "sasl"), allow(unused_imports))]
+pub use sasl::{SaslConfig, SaslMechanism};
 pub use event::{EventType, WatchedEvent};
 pub use hosts::{parse_connect_string, HostPort, HostRing, Rng};
 pub use state::SessionState;
@@ -73,6 +84,8 @@ pub struct SessionConfig {
     pub request_timeout: Option<Duration>,
     /// Credentials (scheme, auth bytes) sent after every (re)connect.
     pub auth: Vec<(String, Bytes)>,
+    /// A SASL exchange run after every ConnectResponse, before anything else (see `sasl`).
+    pub sasl: Option<SaslConfig>,
     /// Client-side path prefix.
     pub chroot: Chroot,
     /// Seed for host shuffling and jitter.
@@ -95,6 +108,7 @@ impl Default for SessionConfig {
             max_queued: 10_000,
             request_timeout: None,
             auth: Vec::new(),
+            sasl: None,
             chroot: Chroot::default(),
             seed: 1,
             resume: None,
@@ -161,6 +175,8 @@ enum Phase {
     Connecting,
     /// ConnectRequest written, waiting for the ConnectResponse.
     Handshaking { sent_at: Instant },
+    /// Session accepted, SASL exchange under way (see `sasl`); still part of the attempt.
+    Authenticating,
     /// Session established on this connection.
     Connected,
     /// closeSession written, waiting for its reply.
@@ -221,6 +237,8 @@ pub struct Session<C, W> {
     seen_read_write: bool,
     /// Probes for a read-write server while a read-only one serves the session.
     rw_seeker: RwSeeker,
+    /// The SASL exchange of the current connection, while one runs.
+    sasl: Option<sasl::SaslRun>,
 }
 
 /// How often the client pings: every sixth of the session timeout, whatever else it sends (the
@@ -280,6 +298,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
             host: None,
             seen_read_write,
             rw_seeker: RwSeeker::new(),
+            sasl: None,
         }
     }
 
@@ -365,7 +384,9 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         match self.phase {
             Phase::Terminal => return None,
             Phase::Idle => add(self.retry_at),
-            Phase::Connecting | Phase::Handshaking { .. } => add(self.attempt_deadline),
+            Phase::Connecting | Phase::Handshaking { .. } | Phase::Authenticating => {
+                add(self.attempt_deadline)
+            }
             Phase::Connected => {
                 let t = self.timeout();
                 add(Some(self.last_ping + ping_interval(t)));

@@ -9,6 +9,7 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         self.last_recv = now;
         match self.phase {
             Phase::Handshaking { sent_at } => self.on_handshake(now, sent_at, &mut frame),
+            Phase::Authenticating => self.on_sasl_frame(now, &mut frame),
             Phase::Connected | Phase::Closing => self.on_reply(now, &mut frame),
             _ => {}
         }
@@ -36,6 +37,14 @@ impl<C: Completer, W: WatchSink> Session<C, W> {
         if !in_sync && matches!(header.xid, xid::PING | xid::AUTH | xid::SET_WATCHES) {
             let msg = format!("unsolicited reply with xid {}", header.xid);
             return self.protocol_violation(now, msg);
+        }
+        if header.err == ErrorCode::SessionClosedRequireSaslAuth {
+            // The server requires SASL and this connection did not do it (the client has no
+            // SASL configured): it closes the connection, and every server of the ensemble
+            // would do the same. Terminal, like a refused credential.
+            crate::trace::debug!("server requires SASL authentication (err -124)");
+            self.actions.push_back(Action::Disconnect);
+            return self.terminate(Error::AuthFailed, SessionState::AuthFailed);
         }
         match header.xid {
             xid::NOTIFICATION => match WatcherEvent::decode(frame) {
