@@ -278,6 +278,37 @@ mod tests {
         assert_eq!(rspauth, "ea40f60335c427b5527b84dbabcdfffd");
     }
 
+    /// A transcript of the real ZooKeeper 3.8.0 (Debian) in the SASL mode of scripts/ensemble
+    /// (user alice, password alice-secret), recorded with a fixed cnonce: the server accepted
+    /// this response, and its rspauth, computed by the JDK's DIGEST-MD5 server, matches ours.
+    /// Note the challenge has no qop (it defaults to auth).
+    #[test]
+    fn zookeeper_3_8_transcript() {
+        let challenge = br#"realm="zk-sasl-md5",nonce="AIYrNVZo6QC3fIYJGbIjmztAtKsqxCKohQMPIMBh",charset=utf-8,algorithm=md5-sess"#;
+        let mut m = DigestMd5::with(
+            "alice",
+            "alice-secret",
+            SERVICE,
+            SERVER_NAME,
+            "zksyncTranscriptCnonce",
+        );
+        assert_eq!(m.initial_response().unwrap(), Bytes::new());
+        let SaslStep::Send(resp) = m.step(challenge).unwrap() else {
+            panic!("no response")
+        };
+        assert_eq!(
+            &resp[..],
+            &b"charset=utf-8,username=\"alice\",realm=\"zk-sasl-md5\",\
+               nonce=\"AIYrNVZo6QC3fIYJGbIjmztAtKsqxCKohQMPIMBh\",nc=00000001,\
+               cnonce=\"zksyncTranscriptCnonce\",digest-uri=\"zookeeper/zk-sasl-md5\",\
+               maxbuf=65536,response=1077cc63cfd5901a14f7e3487f97e5e8,qop=auth"[..]
+        );
+        assert_eq!(
+            m.step(b"rspauth=9f42d3b541fcc9d895351fd746ecf5d9").unwrap(),
+            SaslStep::Done
+        );
+    }
+
     #[test]
     fn full_exchange_checks_rspauth() {
         let challenge = br#"realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8"#;

@@ -28,6 +28,7 @@ mod last_zxid;
 mod lease;
 mod pings;
 mod read_only;
+mod sasl;
 mod requests;
 mod watches;
 mod xids;
