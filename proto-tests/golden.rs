@@ -1178,7 +1178,10 @@ fn frames(g: &mut Golden) {
         ),
         |b| {
             let mut f = take_one(b)?;
-            Ok((ReplyHeader::decode(&mut f)?, SetSaslResponse::decode(&mut f)?))
+            Ok((
+                ReplyHeader::decode(&mut f)?,
+                SetSaslResponse::decode(&mut f)?,
+            ))
         },
     );
     g.decode_with(

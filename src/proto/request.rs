@@ -288,8 +288,8 @@ impl Request {
             SetAcl(r) => Some(&r.path),
             CheckWatches(r) | RemoveWatches(r) => Some(&r.path),
             AddWatch(r) => Some(&r.path),
-            Multi(_) | MultiRead(_) | WhoAmI | Auth(_) | SetWatches(_) | SetWatches2(_) | Sasl(_)
-            | Ping | CloseSession => None,
+            Multi(_) | MultiRead(_) | WhoAmI | Auth(_) | SetWatches(_) | SetWatches2(_)
+            | Sasl(_) | Ping | CloseSession => None,
         }
     }
 

@@ -72,7 +72,9 @@ impl DigestMd5 {
         }
         let directives = parse(text)?;
         let one = |key: &str| -> Result<Option<&str>, String> {
-            let mut it = directives.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key));
+            let mut it = directives
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(key));
             let first = it.next().map(|(_, v)| v.as_str());
             if it.next().is_some() {
                 return Err(format!("the challenge has more than one {key}"));
@@ -85,7 +87,10 @@ impl DigestMd5 {
             other => return Err(format!("unsupported DIGEST-MD5 algorithm {other:?}")),
         }
         if let Some(qop) = one("qop")? {
-            if !qop.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")) {
+            if !qop
+                .split(',')
+                .any(|q| q.trim().eq_ignore_ascii_case("auth"))
+            {
                 return Err(format!("the server offers qop {qop:?}, not auth"));
             }
         }
@@ -266,7 +271,13 @@ mod tests {
     #[test]
     fn rfc_2831_example() {
         let challenge = br#"realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8"#;
-        let m = DigestMd5::with("chris", "secret", "imap", "elwood.innosoft.com", "OA6MHXh6VqTrRk");
+        let m = DigestMd5::with(
+            "chris",
+            "secret",
+            "imap",
+            "elwood.innosoft.com",
+            "OA6MHXh6VqTrRk",
+        );
         let (resp, rspauth) = m.respond(challenge).unwrap();
         assert_eq!(
             resp,
@@ -312,7 +323,15 @@ mod tests {
     #[test]
     fn full_exchange_checks_rspauth() {
         let challenge = br#"realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8"#;
-        let mk = || DigestMd5::with("chris", "secret", "imap", "elwood.innosoft.com", "OA6MHXh6VqTrRk");
+        let mk = || {
+            DigestMd5::with(
+                "chris",
+                "secret",
+                "imap",
+                "elwood.innosoft.com",
+                "OA6MHXh6VqTrRk",
+            )
+        };
         let mut m = mk();
         assert_eq!(m.initial_response().unwrap(), Bytes::new());
         assert!(matches!(m.step(challenge).unwrap(), SaslStep::Send(_)));
@@ -322,7 +341,9 @@ mod tests {
         );
         let mut m = mk();
         m.step(challenge).unwrap();
-        let err = m.step(b"rspauth=00000000000000000000000000000000").unwrap_err();
+        let err = m
+            .step(b"rspauth=00000000000000000000000000000000")
+            .unwrap_err();
         assert!(err.contains("rspauth does not match"), "{err}");
     }
 
@@ -332,9 +353,15 @@ mod tests {
         for (challenge, why) in [
             (&b""[..], "no DIGEST-MD5 challenge"),
             (br#"realm="r",qop="auth",algorithm=md5-sess"#, "no nonce"),
-            (br#"nonce="n",qop="auth-conf",algorithm=md5-sess"#, "not auth"),
+            (
+                br#"nonce="n",qop="auth-conf",algorithm=md5-sess"#,
+                "not auth",
+            ),
             (br#"nonce="n",qop="auth""#, "algorithm"),
-            (br#"nonce="n",nonce="m",algorithm=md5-sess"#, "more than one nonce"),
+            (
+                br#"nonce="n",nonce="m",algorithm=md5-sess"#,
+                "more than one nonce",
+            ),
             (br#"nonce="n,algorithm=md5-sess"#, "unterminated"),
         ] {
             let err = m.respond(challenge).unwrap_err();
@@ -364,6 +391,9 @@ mod tests {
     fn debug_hides_the_password() {
         let m = DigestMd5::with("alice", "s3cr3t-pw", "zookeeper", "zk-sasl-md5", "c");
         let shown = format!("{m:?}");
-        assert!(shown.contains("alice") && !shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(
+            shown.contains("alice") && !shown.contains("s3cr3t-pw"),
+            "{shown}"
+        );
     }
 }

@@ -26,10 +26,10 @@ mod read_only;
 mod replies;
 mod requests;
 // Without the `sasl` feature nothing outside the tests makes a mechanism.
-#[cfg_attr(not(feature = "sasl"), allow(dead_code, unused_imports))]
-mod sasl;
 #[cfg(feature = "sasl")]
 mod digest_md5;
+#[cfg_attr(not(feature = "sasl"), allow(dead_code, unused_imports))]
+mod sasl;
 mod state;
 mod watches;
 
@@ -39,12 +39,12 @@ mod tests;
 pub use chroot::Chroot;
 #[cfg(feature = "sasl")]
 pub use digest_md5::DigestMd5;
+pub use event::{EventType, WatchedEvent};
+pub use hosts::{parse_connect_string, HostPort, HostRing, Rng};
 #[cfg(test)]
 pub use sasl::SaslStep;
 #[cfg_attr(not(feature = "sasl"), allow(unused_imports))]
 pub use sasl::{SaslConfig, SaslMechanism};
-pub use event::{EventType, WatchedEvent};
-pub use hosts::{parse_connect_string, HostPort, HostRing, Rng};
 pub use state::SessionState;
 #[cfg(test)]
 pub use watches::SET_WATCHES_BATCH_BYTES;

@@ -128,6 +128,23 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DURATION", value_parser = duration::parse)]
     pub server_sync_limit: Option<Duration>,
 
+    /// Authenticate with SASL DIGEST-MD5 as USER (servers with a JAAS `Server` section of
+    /// ZooKeeper's DigestLoginModule). The password is read from --sasl-password-file, else
+    /// from $ZKSYNC_SASL_PASSWORD: never from the command line. A refused user or password
+    /// exits with status 2.
+    #[arg(long, global = true, value_name = "USER", env = "ZKSYNC_SASL_USER")]
+    pub sasl_user: Option<String>,
+
+    /// A file holding the SASL password (its first line; a trailing newline is ignored).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "ZKSYNC_SASL_PASSWORD_FILE",
+        requires = "sasl_user"
+    )]
+    pub sasl_password_file: Option<std::path::PathBuf>,
+
     /// Say on stderr what zksync is doing (connected, acquired, released...).
     #[arg(short, long, global = true)]
     pub verbose: bool,

@@ -180,21 +180,52 @@ async fn run(cli: &Cli) -> Result<i32, Failure> {
     result
 }
 
-async fn connect(cli: &Cli) -> Result<Client, Failure> {
-    let session_timeout = Duration::from_millis(cli.session_timeout);
-    let client = ConnectOptions::default()
-        .session_timeout(session_timeout)
-        .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
-        .server_sync_limit(cli.server_sync_limit.unwrap_or_default())
-        .connect(&cli.servers)
-        .await
-        .map_err(|e| {
-            // One line: for `Unreachable`, each server and what happened there last.
+/// The SASL password: from --sasl-password-file, else $ZKSYNC_SASL_PASSWORD.
+fn sasl_password(cli: &Cli, user: &str) -> Result<String, Failure> {
+    if let Some(file) = &cli.sasl_password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            let file = file.display();
             Failure::new(
                 EXIT_ERROR,
-                format!("cannot connect to ZooKeeper at {}: {e}", cli.servers),
+                format!("cannot read --sasl-password-file {file}: {e}"),
             )
         })?;
+        let line = text.lines().next().unwrap_or("");
+        return Ok(line.to_string());
+    }
+    std::env::var("ZKSYNC_SASL_PASSWORD").map_err(|_| {
+        Failure::new(
+            EXIT_ERROR,
+            format!(
+                "SASL user {user:?} needs a password: --sasl-password-file FILE or \
+                 $ZKSYNC_SASL_PASSWORD"
+            ),
+        )
+    })
+}
+
+async fn connect(cli: &Cli) -> Result<Client, Failure> {
+    let session_timeout = Duration::from_millis(cli.session_timeout);
+    let mut options = ConnectOptions::default()
+        .session_timeout(session_timeout)
+        .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
+        .server_sync_limit(cli.server_sync_limit.unwrap_or_default());
+    if let Some(user) = &cli.sasl_user {
+        options = options.sasl_digest_md5(user, &sasl_password(cli, user)?);
+    }
+    let client = options.connect(&cli.servers).await.map_err(|e| {
+        let hint = match (&e, &cli.sasl_user) {
+            (zksync::Error::AuthFailed, Some(u)) => {
+                format!(" (SASL DIGEST-MD5 as {u:?}: wrong user or password?)")
+            }
+            _ => String::new(),
+        };
+        // One line: for `Unreachable`, each server and what happened there last.
+        Failure::new(
+            EXIT_ERROR,
+            format!("cannot connect to ZooKeeper at {}: {e}{hint}", cli.servers),
+        )
+    })?;
     note(
         cli,
         format_args!(

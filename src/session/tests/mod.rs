@@ -28,7 +28,7 @@ mod last_zxid;
 mod lease;
 mod pings;
 mod read_only;
-mod sasl;
 mod requests;
+mod sasl;
 mod watches;
 mod xids;

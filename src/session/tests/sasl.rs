@@ -199,7 +199,10 @@ fn lost_or_silent_mid_exchange_moves_on() {
     h.tick(5_000);
     let actions = h.actions();
     assert_eq!(actions[0], Action::Disconnect, "{actions:?}");
-    assert!(matches!(actions.last(), Some(Action::Connect(_))), "{actions:?}");
+    assert!(
+        matches!(actions.last(), Some(Action::Connect(_))),
+        "{actions:?}"
+    );
     assert!(h.results().is_empty(), "request {q} still queued");
     assert_eq!(h.s.queued(), 1);
 }
@@ -214,7 +217,10 @@ fn a_reply_out_of_turn_drops_the_connection() {
     server_token(&mut h, 7, b"challenge");
     let actions = h.actions();
     assert_eq!(actions[0], Action::Disconnect, "{actions:?}");
-    assert!(matches!(actions.last(), Some(Action::Connect(_))), "{actions:?}");
+    assert!(
+        matches!(actions.last(), Some(Action::Connect(_))),
+        "{actions:?}"
+    );
 }
 
 /// A client without SASL on a server that requires it: the server answers the first request
