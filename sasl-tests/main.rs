@@ -5,8 +5,10 @@
 //!     ZKSYNC_ENSEMBLE_SASL=yes ZKSYNC_ENSEMBLE_PORT_OFFSET=500 ZKSYNC_ENSEMBLE_DIR=/tmp/zk-sasl \
 //!         scripts/ensemble start 3
 //!     ZOOKEEPER_PEERS=127.0.0.1:2681,127.0.0.1:2682,127.0.0.1:2683 ZKSYNC_ENSEMBLE_PORT_OFFSET=500 \
-//!         ZKSYNC_ENSEMBLE_DIR=/tmp/zk-sasl cargo test --features cli --test sasl
+//!         ZKSYNC_ENSEMBLE_DIR=/tmp/zk-sasl cargo test --features cli --test sasl -- --ignored
 //!
+//! The tests are `#[ignore]`d so that `cargo test --all-targets` against a plain ensemble skips
+//! them (they would all fail there).
 //! The user and password are the ensemble's default test user (alice / alice-secret), or
 //! ZKSYNC_TEST_SASL_USER / ZKSYNC_TEST_SASL_PASSWORD.
 
@@ -82,6 +84,7 @@ impl Ns {
 
 /// The server knows the session as the SASL user (whoAmI), and SASL-required servers serve it.
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn connects_as_the_sasl_user() {
     let _shared = ENSEMBLE.read().await;
     let ns = within("namespace", Ns::new("connect")).await;
@@ -102,6 +105,7 @@ async fn connects_as_the_sasl_user() {
 
 /// Every recipe, briefly, over SASL sessions.
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn every_recipe_works() {
     let _shared = ENSEMBLE.read().await;
     let ns = within("namespace", Ns::new("recipes")).await;
@@ -178,6 +182,7 @@ async fn every_recipe_works() {
 /// and checks an unknown user against that user's password (ZOOKEEPER-4839, fixed upstream
 /// later), so an unknown name with alice's password is accepted there, as that unknown name.
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn wrong_credentials_fail_promptly_with_auth_failed() {
     let _shared = ENSEMBLE.read().await;
     let wrong = "wrong-password".to_string();
@@ -207,6 +212,7 @@ async fn wrong_credentials_fail_promptly_with_auth_failed() {
 /// the first request with SESSIONCLOSEDREQUIRESASLAUTH, then closes: the client is terminal
 /// with AuthFailed, and so is every later call.
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn a_client_without_sasl_is_refused() {
     let _shared = ENSEMBLE.read().await;
     let c = within(
@@ -226,6 +232,7 @@ async fn a_client_without_sasl_is_refused() {
 /// Kill the server the session is on: the client reconnects to another one, authenticates
 /// there again (that server requires it) and keeps its session (its ephemeral node lives on).
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn a_server_kill_keeps_the_session_and_sasl() {
     let _exclusive = ENSEMBLE.write().await;
     let ns = within("namespace", Ns::new("kill")).await;
@@ -299,6 +306,7 @@ async fn run(mut c: tokio::process::Command) -> (i32, String) {
 }
 
 #[tokio::test]
+#[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn the_cli_authenticates_and_refuses_wrong_passwords() {
     let _shared = ENSEMBLE.read().await;
     let ns = within("namespace", Ns::new("cli")).await;

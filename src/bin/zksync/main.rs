@@ -150,6 +150,8 @@ fn command_path() -> String {
 pub fn server_error(cli: &Cli, e: &zksync::Error) -> String {
     if e.is_no_node() && cli.servers.contains('/') {
         format!("{e} (does the chroot in --servers exist? zksync does not create it)")
+    } else if *e == zksync::Error::AuthFailed && cli.sasl_user.is_none() {
+        format!("{e} (do the servers require SASL? see --sasl-user)")
     } else {
         e.to_string()
     }
