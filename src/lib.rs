@@ -11,7 +11,8 @@
 //! acquire never leaves a node behind.
 //!
 //! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else (the
-//! optional `tracing` feature adds `tracing`).
+//! optional `tracing` feature adds `tracing`; the optional `sasl` feature adds `md-5` and
+//! `getrandom`).
 //!
 //! ## Connecting
 //!
@@ -35,6 +36,24 @@
 //! client.close().await;     // ephemeral nodes go at once
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
+//! ```
+//!
+//! ## SASL
+//!
+//! With the `sasl` feature, [`ConnectOptions::sasl_digest_md5`] authenticates with DIGEST-MD5
+//! (ZooKeeper's `DigestLoginModule`) on every connection, before any request goes out; wrong
+//! credentials fail `connect` with [`Error::AuthFailed`] at once.
+//!
+#![cfg_attr(feature = "sasl", doc = "```no_run")]
+#![cfg_attr(not(feature = "sasl"), doc = "```ignore")]
+//! # async fn doc() -> zksync::Result<()> {
+//! let password = std::env::var("ZK_PASSWORD").expect("ZK_PASSWORD");
+//! let client = zksync::ConnectOptions::default()
+//!     .sasl_digest_md5("alice", &password)
+//!     .connect("127.0.0.1:2181")
+//!     .await?;
+//! let me = client.who_am_i().await?; // [ClientInfo { auth_scheme: "sasl", user: "alice" }]
+//! # Ok(()) }
 //! ```
 //!
 //! ## Read-write lock
