@@ -192,7 +192,10 @@
 //! assert!(matches!(wrong, Err(zksync::Error::SemaphoreMismatch { .. })));
 //! b.release().await?;
 //! c.release().await?;
-//! # client.delete(&path, None).await?;
+//! # // The refused attempt's node is removed by the driver, in the background: closing the
+//! # // session removes it for sure (its ephemeral nodes go with it) before the clean-up.
+//! # client.close().await;
+//! # Client::connect(&hosts).await?.delete(&path, None).await?;
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(doc()).unwrap();
 //! ```
