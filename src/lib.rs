@@ -310,6 +310,8 @@ mod send_sync;
 mod session;
 mod trace;
 
+#[cfg(feature = "tls")]
+pub use client::TlsOptions;
 pub use client::{
     AddWatchMode, Client, ConnectOptions, CreateMode, OneshotWatch, Op, OpResult, PersistentWatch,
     ReadOp, ReadResult, StateChanges, WatcherType,

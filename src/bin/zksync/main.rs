@@ -15,6 +15,7 @@ mod group;
 mod hold;
 mod holders;
 mod lock;
+mod tls;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -182,19 +183,20 @@ async fn run(cli: &Cli) -> Result<i32, Failure> {
 
 async fn connect(cli: &Cli) -> Result<Client, Failure> {
     let session_timeout = Duration::from_millis(cli.session_timeout);
-    let client = ConnectOptions::default()
+    let mut options = ConnectOptions::default()
         .session_timeout(session_timeout)
         .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
-        .server_sync_limit(cli.server_sync_limit.unwrap_or_default())
-        .connect(&cli.servers)
-        .await
-        .map_err(|e| {
-            // One line: for `Unreachable`, each server and what happened there last.
-            Failure::new(
-                EXIT_ERROR,
-                format!("cannot connect to ZooKeeper at {}: {e}", cli.servers),
-            )
-        })?;
+        .server_sync_limit(cli.server_sync_limit.unwrap_or_default());
+    if let Some(tls) = cli.tls.options() {
+        options = options.tls(tls);
+    }
+    let client = options.connect(&cli.servers).await.map_err(|e| {
+        // One line: for `Unreachable`, each server and what happened there last.
+        Failure::new(
+            EXIT_ERROR,
+            format!("cannot connect to ZooKeeper at {}: {e}", cli.servers),
+        )
+    })?;
     note(
         cli,
         format_args!(
