@@ -5,7 +5,9 @@
 //! ```
 //! Flags: `--servers HOSTS` (default `$ZOOKEEPER_PEERS`, then 127.0.0.1:2181), `--scenario
 //! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier|election-failover|semaphore-cycle`,
-//! `--ops N`, `--window W`, `--clients K`, `--no-coalesce` (read every reply as it arrives). CPU
+//! `--ops N`, `--window W`, `--clients K`, `--no-coalesce` (read every reply as it arrives),
+//! `--tls-ca FILE [--tls-cert FILE --tls-key FILE]` (TLS to the servers' secure ports; build with
+//! `--features tls`; the JSON line then says `"tls":true`). CPU
 //! time and peak RSS are the whole process's (as `/usr/bin/time` reports them for the C client),
 //! except in `semaphore-cycle`, whose CPU is that of its semaphore blocks only (see there).
 //! `election-failover` and `semaphore-cycle` carry their own same-run comparisons.
@@ -33,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         window: 0,
         clients: None,
     };
+    let mut tls: (Option<String>, Option<String>, Option<String>) = (None, None, None);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or(format!("{flag} needs a value"));
@@ -43,13 +46,17 @@ fn parse_args() -> Result<Args, String> {
             "--window" => a.window = val()?.parse().map_err(|e| format!("--window: {e}"))?,
             "--clients" => a.clients = Some(val()?.parse().map_err(|e| format!("--clients: {e}"))?),
             "--no-coalesce" => COALESCE.store(false, Ordering::Relaxed),
+            "--tls-ca" => tls.0 = Some(val()?),
+            "--tls-cert" => tls.1 = Some(val()?),
+            "--tls-key" => tls.2 = Some(val()?),
             "-h" | "--help" => {
-                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K] [--no-coalesce]");
+                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K] [--no-coalesce] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown flag {other}")),
         }
     }
+    set_tls(tls)?;
     let (ops, window) = match a.scenario.as_str() {
         "get" => (200_000, 1000),
         "create" => (20_000, 1000),
@@ -131,16 +138,57 @@ struct Outcome {
 /// `--no-coalesce`: every session reads each reply as it arrives (`coalesce_replies(false)`).
 static COALESCE: AtomicBool = AtomicBool::new(true);
 
+/// `--tls-ca` (`--tls-cert`, `--tls-key`): every session connects with TLS.
+#[cfg(feature = "tls")]
+static TLS: std::sync::OnceLock<zksync::TlsOptions> = std::sync::OnceLock::new();
+
+#[cfg(feature = "tls")]
+fn set_tls(files: (Option<String>, Option<String>, Option<String>)) -> Result<(), String> {
+    match files {
+        (None, None, None) => Ok(()),
+        (Some(ca), None, None) => {
+            let _ = TLS.set(zksync::TlsOptions::ca_file(ca));
+            Ok(())
+        }
+        (Some(ca), Some(cert), Some(key)) => {
+            let _ = TLS.set(zksync::TlsOptions::ca_file(ca).client_cert_files(cert, key));
+            Ok(())
+        }
+        _ => Err("--tls-cert and --tls-key go together, and need --tls-ca".into()),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn set_tls(files: (Option<String>, Option<String>, Option<String>)) -> Result<(), String> {
+    match files {
+        (None, None, None) => Ok(()),
+        _ => Err(
+            "--tls-* needs the tls feature: cargo run --release --features tls --example bench"
+                .into(),
+        ),
+    }
+}
+
+fn tls_on() -> bool {
+    #[cfg(feature = "tls")]
+    return TLS.get().is_some();
+    #[cfg(not(feature = "tls"))]
+    false
+}
+
 async fn connect(servers: &str) -> Client {
-    ConnectOptions::default()
+    #[allow(unused_mut)]
+    let mut options = ConnectOptions::default()
         .session_timeout(Duration::from_secs(10))
-        .coalesce_replies(COALESCE.load(Ordering::Relaxed))
-        .connect(servers)
-        .await
-        .unwrap_or_else(|e| {
-            eprintln!("bench: cannot connect to {servers}: {e}");
-            std::process::exit(2)
-        })
+        .coalesce_replies(COALESCE.load(Ordering::Relaxed));
+    #[cfg(feature = "tls")]
+    if let Some(tls) = TLS.get() {
+        options = options.tls(tls.clone());
+    }
+    options.connect(servers).await.unwrap_or_else(|e| {
+        eprintln!("bench: cannot connect to {servers}: {e}");
+        std::process::exit(2)
+    })
 }
 
 fn root(name: &str) -> String {
@@ -819,6 +867,9 @@ fn main() {
     );
     if !COALESCE.load(Ordering::Relaxed) {
         line.push_str(",\"coalesce\":false");
+    }
+    if tls_on() {
+        line.push_str(",\"tls\":true");
     }
     for (k, v) in o.extra {
         let quoted = v.parse::<f64>().is_err();

@@ -11,8 +11,8 @@
 //! acquire never leaves a node behind.
 //!
 //! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else (the
-//! optional `tracing` feature adds `tracing`; the optional `sasl` feature adds `md-5` and
-//! `getrandom`).
+//! optional `tracing` feature adds `tracing`; the optional `sasl` feature `md-5` and
+//! `getrandom`; the optional `tls` feature rustls, tokio-rustls and rustls-pki-types).
 //!
 //! ## Connecting
 //!
@@ -287,6 +287,30 @@
 //! the cause (or [`Error::FrameTooLarge`] for an oversized reply); the client reconnects on its
 //! own.
 //!
+//! ## The `tls` feature
+//!
+//! Off by default. With it, `ConnectOptions::tls` connects to the servers' `secureClientPort`
+//! over TLS (rustls with the `ring` provider): the servers' certificates are verified against
+//! the CA bundle given and their host names, a client certificate can be presented (mutual
+//! TLS), and every connection uses it (reconnects, the read-write probes of read-only mode).
+//! A failed handshake shows in [`Error::Unreachable`] as a [`ConnectionError::Tls`] that says
+//! why, with rustls' error as its `source()`.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn doc() -> zksync::Result<()> {
+//! use zksync::{ConnectOptions, TlsOptions};
+//!
+//! let client = ConnectOptions::default()
+//!     .tls(
+//!         TlsOptions::ca_file("/etc/zookeeper/tls/ca.pem")
+//!             .client_cert_files("/etc/zookeeper/tls/client.pem", "/etc/zookeeper/tls/client-key.pem"),
+//!     )
+//!     .connect("zk1:2281,zk2:2281,zk3:2281")
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! ## The `tracing` feature
 //!
 //! Off by default; without it no logging code is compiled at all. With it the client logs
@@ -332,6 +356,8 @@ mod send_sync;
 mod session;
 mod trace;
 
+#[cfg(feature = "tls")]
+pub use client::TlsOptions;
 pub use client::{
     AddWatchMode, Client, ConnectOptions, CreateMode, OneshotWatch, Op, OpResult, PersistentWatch,
     ReadOp, ReadResult, StateChanges, WatcherType,

@@ -8,6 +8,7 @@ use super::handle::{terminal_error, Client, Inner};
 use super::lease::LeaseCell;
 use super::options::ConnectOptions;
 use super::publish::Publisher;
+use super::socket::Connector;
 use crate::error::{Error, HostAttempt, Result, Unreachable};
 use crate::path::validate_path;
 use crate::session::{parse_connect_string, Chroot, HostPort, Rng, Session, SessionState};
@@ -61,6 +62,7 @@ async fn connect(hosts: &str, options: ConnectOptions) -> Result<Client> {
             "default ACL must not be empty".into(),
         ));
     }
+    let connector = Connector::new(&options)?;
     let chroot = Chroot::new(chroot);
     let mut cfg = options.session.clone();
     cfg.chroot = chroot.clone();
@@ -72,7 +74,7 @@ async fn connect(hosts: &str, options: ConnectOptions) -> Result<Client> {
     let (session_tx, session_rx) = watch::channel(None);
     let lease = Arc::new(LeaseCell::new(now));
     let publisher = Publisher::new(state_tx, session_tx, lease.clone());
-    tokio::spawn(Driver::new(session, rx, publisher, &options).run());
+    tokio::spawn(Driver::new(session, rx, publisher, &options, connector).run());
     let client = Client {
         inner: Arc::new(Inner {
             tx,

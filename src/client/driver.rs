@@ -12,14 +12,13 @@ use super::options::ConnectOptions;
 use super::probe::{self, ProbeResult};
 use super::publish::Publisher;
 use super::sink::{Reply, Sink};
-use super::socket;
+use super::socket::{Connector, Opened};
 use super::transport::Transport;
 use crate::error::ConnectionError;
 use crate::session::{Action, Session};
 use std::io;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
 
@@ -35,6 +34,8 @@ pub(crate) struct Driver {
     /// False once every handle is gone.
     commands_open: bool,
     transport: Transport,
+    /// Opens connections (TCP, or TLS over it) for the session and for probes.
+    connector: Connector,
     publisher: Publisher,
     background: Background,
     /// Answers of read-write probes (see `probe`).
@@ -48,7 +49,7 @@ pub(crate) struct Driver {
 
 /// What woke the driver.
 enum Event {
-    Connected(io::Result<TcpStream>),
+    Connected(Result<Opened, ConnectionError>),
     Readable(io::Result<()>),
     /// Held-back replies have waited long enough (see `coalesce`).
     CoalesceFallback,
@@ -74,6 +75,7 @@ impl Driver {
         commands: mpsc::UnboundedReceiver<Command>,
         publisher: Publisher,
         options: &ConnectOptions,
+        connector: Connector,
     ) -> Driver {
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         Driver {
@@ -81,6 +83,7 @@ impl Driver {
             commands,
             commands_open: true,
             transport: Transport::new(options.coalesce_replies, options.max_frame, idle()),
+            connector,
             publisher,
             background: Background::new(),
             probe_tx,
@@ -139,15 +142,15 @@ impl Driver {
     /// Waits for the next thing to handle, polled in the order written (`biased`): a finished
     /// connect, the socket, commands, background and probe answers, the session's timer last.
     async fn next_event(&mut self) -> Event {
+        let want_write = self.transport.wants_write();
         let Transport {
             stream,
             connecting,
-            wbuf,
             low_water,
             fallback,
             ..
         } = &mut self.transport;
-        let (stream, want_write, raised) = (&*stream, !wbuf.is_empty(), low_water.raised());
+        let (stream, raised) = (&*stream, low_water.raised());
         tokio::select! {
             biased;
             res = async { connecting.as_mut().expect("guarded").await }, if connecting.is_some() => {
@@ -200,26 +203,33 @@ impl Driver {
     /// Carries out what the session asked for.
     fn on_action(&mut self, action: Action) {
         match action {
-            Action::Connect(host) => self.transport.open(Box::pin(socket::open(host))),
+            Action::Connect(host) => self.transport.open(self.connector.open(host)),
             Action::Disconnect => self.transport.close(),
             Action::ProbeReadWrite {
                 host,
                 timeout,
                 epoch,
-            } => probe::spawn(host, timeout, epoch, self.probe_tx.clone()),
+            } => probe::spawn(
+                host,
+                timeout,
+                epoch,
+                self.probe_tx.clone(),
+                self.connector.clone(),
+            ),
             Action::StateChanged(s) => self.publisher.state(&self.session, s),
         }
     }
 
-    /// The TCP connect finished: the session sends its handshake, or learns why it failed.
-    fn on_connected(&mut self, now: Instant, res: io::Result<TcpStream>) {
+    /// The connect (TCP, and TLS's handshake) finished: the session sends its handshake, or
+    /// learns why it failed.
+    fn on_connected(&mut self, now: Instant, res: Result<Opened, ConnectionError>) {
         self.transport.connecting = None;
         match res {
-            Ok(stream) => {
-                self.transport.opened(stream);
+            Ok(opened) => {
+                self.transport.opened(opened);
                 self.session.on_connected(now);
             }
-            Err(e) => self.session.on_connect_failed(now, e.into()),
+            Err(e) => self.session.on_connect_failed(now, e),
         }
     }
 

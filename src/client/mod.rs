@@ -18,6 +18,8 @@ mod probe;
 mod publish;
 mod sink;
 mod socket;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 mod types;
 mod watch;
@@ -25,5 +27,7 @@ mod watch;
 pub use handle::Client;
 pub use multi::{Op, OpResult, ReadOp, ReadResult};
 pub use options::ConnectOptions;
+#[cfg(feature = "tls")]
+pub use tls::TlsOptions;
 pub use types::{AddWatchMode, CreateMode, WatcherType};
 pub use watch::{OneshotWatch, PersistentWatch, StateChanges};

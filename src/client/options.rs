@@ -30,6 +30,9 @@ pub struct ConnectOptions {
     pub(crate) coalesce_replies: bool,
     pub(crate) chroot: Option<String>,
     pub(crate) default_acl: Vec<Acl>,
+    /// TLS settings (feature `tls`); `None`: plain TCP.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<super::tls::TlsOptions>,
 }
 
 impl Default for ConnectOptions {
@@ -41,6 +44,8 @@ impl Default for ConnectOptions {
             coalesce_replies: true,
             chroot: None,
             default_acl: Acl::open_unsafe(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -214,6 +219,34 @@ impl ConnectOptions {
     #[must_use = "a builder method returns the changed value; the original is consumed"]
     pub fn resume_session(mut self, id: i64, passwd: &[u8]) -> Self {
         self.session.resume = Some((id, Bytes::copy_from_slice(passwd)));
+        self
+    }
+
+    /// Connect with TLS (feature `tls`): to the servers' `secureClientPort`, verifying their
+    /// certificates against the CA of `tls` and their host names (see [`TlsOptions`]). Every
+    /// connection uses it: the first, every reconnect and the read-write probes of read-only
+    /// mode. A failed handshake shows in [`Error::Unreachable`](crate::Error::Unreachable) as a
+    /// [`ConnectionError::Tls`](crate::ConnectionError::Tls) of that server, saying why (an
+    /// untrusted CA, a certificate for another name, a client certificate the server requires).
+    ///
+    /// [`TlsOptions`]: super::TlsOptions
+    ///
+    /// ```no_run
+    /// # async fn f() -> zksync::Result<()> {
+    /// use zksync::{ConnectOptions, TlsOptions};
+    /// let client = ConnectOptions::default()
+    ///     .tls(
+    ///         TlsOptions::ca_file("/etc/zookeeper/tls/ca.pem")
+    ///             .client_cert_files("/etc/zookeeper/tls/client.pem", "/etc/zookeeper/tls/client-key.pem"),
+    ///     )
+    ///     .connect("zk1.example.com:2281,zk2.example.com:2281,zk3.example.com:2281")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn tls(mut self, tls: super::tls::TlsOptions) -> Self {
+        self.tls = Some(tls);
         self
     }
 

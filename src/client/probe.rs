@@ -4,6 +4,7 @@
 //! the server answers "rw" or "ro" and closes. Servers that run read-only mode allow `isro`
 //! whatever their four-letter-word whitelist says.
 
+use super::socket::Connector;
 use crate::session::HostPort;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,9 +19,10 @@ pub(crate) fn spawn(
     timeout: Duration,
     epoch: u64,
     tx: mpsc::UnboundedSender<ProbeResult>,
+    connector: Connector,
 ) {
     tokio::spawn(async move {
-        let probe = serves_read_write(host.clone());
+        let probe = serves_read_write(connector, host.clone());
         let rw = tokio::time::timeout(timeout, probe).await.unwrap_or(false);
         let _ = tx.send((epoch, host, rw));
     });
@@ -28,8 +30,8 @@ pub(crate) fn spawn(
 
 /// Whether `host` answers `isro` with "rw". Anything else (refused, closed, "ro", garbage)
 /// is a no; the caller bounds the time.
-async fn serves_read_write(host: HostPort) -> bool {
-    let Ok(mut stream) = super::socket::open(host).await else {
+async fn serves_read_write(connector: Connector, host: HostPort) -> bool {
+    let Ok(mut stream) = connector.stream(&host).await else {
         return false;
     };
     if stream.write_all(b"isro").await.is_err() {

@@ -1,11 +1,13 @@
 //! The socket side of the driver: the TCP connection (or the attempt to open one), its read
 //! and write buffers and its reply-coalescing mark. Reads frames into the session (cut by a
 //! [`FrameDecoder`]); writes what the session encoded; reports why a connection failed as a
-//! [`ConnectionError`].
+//! [`ConnectionError`]. Over TLS ([`Link::Tls`]) the same, with rustls between the buffers and
+//! the socket (see `tls`); the coalescing mark stays on the socket, where ciphertext is never
+//! shorter than the replies it carries, so the mark is reached as surely as without TLS.
 
 use super::coalesce::{self, LowWater};
 use super::sink::{Reply, Sink};
-use super::socket::ConnectFuture;
+use super::socket::{ConnectFuture, Link, Opened};
 use crate::error::ConnectionError;
 use crate::proto::{take_frame, FrameError};
 use crate::session::Session;
@@ -54,6 +56,8 @@ impl Decoder for FrameDecoder {
 /// One connection's socket and buffers.
 pub(crate) struct Transport {
     pub(crate) stream: Option<TcpStream>,
+    /// What runs over `stream`: plain frames, or TLS.
+    link: Link,
     pub(crate) connecting: Option<ConnectFuture>,
     rbuf: BytesMut,
     pub(crate) wbuf: BytesMut,
@@ -69,6 +73,7 @@ impl Transport {
     pub(crate) fn new(coalesce_replies: bool, max_frame: usize, idle: Sleep) -> Transport {
         Transport {
             stream: None,
+            link: Link::Plain,
             connecting: None,
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: BytesMut::new(),
@@ -82,6 +87,7 @@ impl Transport {
     /// Drops the connection (or the attempt) and whatever its buffers hold.
     pub(crate) fn close(&mut self) {
         self.stream = None;
+        self.link = Link::Plain;
         self.connecting = None;
         self.rbuf.clear();
         self.wbuf.clear();
@@ -94,9 +100,17 @@ impl Transport {
     }
 
     /// The connection asked for is up.
-    pub(crate) fn opened(&mut self, stream: TcpStream) {
-        self.stream = Some(stream);
+    /// (TLS: no plaintext can be waiting in rustls yet, so readiness of the socket is enough:
+    /// the server sends nothing before the client's ConnectRequest.)
+    pub(crate) fn opened(&mut self, opened: Opened) {
+        self.stream = Some(opened.tcp);
+        self.link = opened.link;
         self.low_water = LowWater::new(self.coalesce_replies);
+    }
+
+    /// Whether there is anything to write: requests, or (TLS) records of rustls' own.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.wbuf.is_empty() || self.link.wants_write()
     }
 
     /// Appends newly encoded requests to the write buffer.
@@ -113,6 +127,10 @@ impl Transport {
         let Some(s) = &self.stream else {
             return Ok(());
         };
+        #[cfg(feature = "tls")]
+        if let Link::Tls(conn) = &mut self.link {
+            return super::tls::flush(s, conn, &mut self.wbuf);
+        }
         while !self.wbuf.is_empty() {
             match s.try_write(&self.wbuf) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
@@ -145,12 +163,24 @@ impl Transport {
             if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
                 self.rbuf.reserve(READ_CHUNK);
             }
-            let lost = match s.try_read_buf(&mut self.rbuf) {
-                Ok(0) => Some(ConnectionError::Closed),
-                Ok(_) => None,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Some(e.into()),
+            let lost = match &mut self.link {
+                Link::Plain => match s.try_read_buf(&mut self.rbuf) {
+                    Ok(0) => Some(ConnectionError::Closed),
+                    Ok(_) => None,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => Some(e.into()),
+                },
+                #[cfg(feature = "tls")]
+                Link::Tls(conn) => {
+                    use super::tls::Got;
+                    match super::tls::read(s, conn, &mut self.rbuf, READ_CHUNK) {
+                        Ok(Got::Data) => None,
+                        Ok(Got::Eof) => Some(ConnectionError::Closed),
+                        Ok(Got::WouldBlock) => break,
+                        Err(e) => Some(e),
+                    }
+                }
             };
             let now = Instant::now();
             while let Some(frame) = self.frames.decode(&mut self.rbuf)? {

@@ -49,6 +49,17 @@ pub enum ConnectionError {
     ReadTimeout(Duration),
     /// Frames arrived, but no request sent within the session timeout was answered.
     Unanswered(Duration),
+    /// TLS failed (feature `tls`): the handshake (the server's certificate is not signed by a
+    /// trusted CA or not valid for the server's name, the server requires a client certificate
+    /// it did not get or does not trust) or a record afterwards. `why` says what it most likely
+    /// means, with the TLS library's own message; `source()` is that library's error (a
+    /// `rustls::Error`, or the `io::Error` of a connection closed during the handshake).
+    Tls {
+        /// What went wrong, for people.
+        why: String,
+        /// The TLS library's error.
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl ConnectionError {
@@ -94,6 +105,7 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Unanswered(d) => {
                 write!(f, "no request answered for {}", Show(*d))
             }
+            ConnectionError::Tls { why, .. } => write!(f, "TLS: {why}"),
         }
     }
 }
@@ -103,6 +115,7 @@ impl std::error::Error for ConnectionError {
         match self {
             // The `io::Error` itself, not the `Arc`: a caller can downcast to it.
             ConnectionError::Io(e) => Some(&**e),
+            ConnectionError::Tls { source, .. } => Some(&**source),
             _ => None,
         }
     }
@@ -122,6 +135,7 @@ impl PartialEq for ConnectionError {
             (C::Closed, C::Closed) => true,
             (C::Refused(a), C::Refused(b)) => a == b,
             (C::Protocol(a), C::Protocol(b)) => a == b,
+            (C::Tls { why: a, .. }, C::Tls { why: b, .. }) => a == b,
             (C::FrameTooLarge { len: a, max: m }, C::FrameTooLarge { len: b, max: n }) => {
                 (a, m) == (b, n)
             }

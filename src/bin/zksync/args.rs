@@ -149,6 +149,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// TLS to the servers (--tls-ca, --tls-cert, --tls-key, --tls-server-name).
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

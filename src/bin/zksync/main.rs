@@ -15,6 +15,7 @@ mod group;
 mod hold;
 mod holders;
 mod lock;
+mod tls;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -212,6 +213,9 @@ async fn connect(cli: &Cli) -> Result<Client, Failure> {
         .session_timeout(session_timeout)
         .establish_timeout(cli.connect_timeout.unwrap_or(session_timeout))
         .server_sync_limit(cli.server_sync_limit.unwrap_or_default());
+    if let Some(tls) = cli.tls.options() {
+        options = options.tls(tls);
+    }
     if let Some(user) = &cli.sasl_user {
         options = options.sasl_digest_md5(user, &sasl_password(cli, user)?);
     }
