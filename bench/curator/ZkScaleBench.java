@@ -11,7 +11,7 @@
  *                   of one InterProcessMutex; --warmup N acquisitions fill the queue, then
  *                   --ops are timed grant to grant; p50/p99 ask-to-granted
  *   barrier         K waiters (a session and a thread each) in DistributedBarrier.waitOnBarrier;
- *                   armed when the servers hold K watches (4lw `wchs`, summed); --ops rounds,
+ *                   armed when the servers list K sessions watching the path (4lw `wchp`); --ops rounds,
  *                   each timed from removeBarrier() to the last waiter back
  *   double-barrier  K participants, DistributedDoubleBarrier(K): enter() + leave(), --ops rounds
  *   many-locks      one session holds --ops InterProcessMutexes on different paths (acquired by
@@ -170,16 +170,19 @@ public final class ZkScaleBench {
         return secs;
     }
 
-    /** Total watches the servers hold (4lw wchs, summed over the servers). */
-    static long serverWatches() throws IOException {
+    /** Sessions watching `path` on the servers (4lw wchp, summed over the servers). */
+    static long serverWatches(String path) throws IOException {
         long total = 0;
         for (String hp : servers.split(",")) {
             String[] p = hp.trim().split(":");
             try (Socket s = new Socket(p[0], Integer.parseInt(p[1]))) {
-                s.getOutputStream().write("wchs".getBytes());
+                s.getOutputStream().write("wchp".getBytes());
                 BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream()));
-                for (String l; (l = r.readLine()) != null; )
-                    if (l.startsWith("Total watches:")) total += Long.parseLong(l.substring(14).trim());
+                boolean in = false;
+                for (String l; (l = r.readLine()) != null; ) {
+                    if (!l.startsWith("\t")) in = l.equals(path);
+                    else if (in) total++;
+                }
             }
         }
         return total;
@@ -194,7 +197,6 @@ public final class ZkScaleBench {
         String path = ROOT + "-barrier";
         DistributedBarrier b = new DistributedBarrier(setter, path);
         List<Double> rounds = new ArrayList<>();
-        long before = serverWatches();
         long t0 = System.nanoTime();
         for (int r = 0; r < ops; r++) {
             b.setBarrier();
@@ -209,7 +211,7 @@ public final class ZkScaleBench {
                 th.start();
                 threads.add(th);
             }
-            while (serverWatches() < before + k) Thread.sleep(1);
+            while (serverWatches(path) < k) Thread.sleep(1);
             mem(base, k, "session");
             long t = System.nanoTime();
             b.removeBarrier();

@@ -10,7 +10,7 @@ Scenarios (the same measurements as zksync's; see examples/bench.rs and bench/sc
                   client.Lock; --warmup N acquisitions fill the queue, then --ops are timed
                   grant to grant; p50/p99 ask-to-granted
   barrier         K waiters (a session and a thread each) in client.Barrier.wait(); armed when
-                  the servers hold K watches (4lw `wchs`, summed); --ops rounds, each timed from
+                  the servers list K sessions watching the path (4lw `wchp`); --ops rounds, each timed from
                   remove() to the last waiter back
   double-barrier  K participants, client.DoubleBarrier(path, K): enter() + leave(), --ops rounds
   many-locks      one session holds --ops client.Lock on different paths (acquired by 64
@@ -141,21 +141,25 @@ def handoff(a, base):
     return secs
 
 
-def server_watches(a):
+def server_watches(a, path):
+    """Sessions watching `path` on the servers (4lw wchp, summed over the servers)."""
     total = 0
     for hp in a.servers.split(","):
         host, port = hp.strip().rsplit(":", 1)
         with socket.create_connection((host, int(port))) as s:
-            s.sendall(b"wchs")
+            s.sendall(b"wchp")
             data = b""
             while True:
-                chunk = s.recv(4096)
+                chunk = s.recv(65536)
                 if not chunk:
                     break
                 data += chunk
+        inside = False
         for line in data.decode().splitlines():
-            if line.startswith("Total watches:"):
-                total += int(line.split(":")[1])
+            if not line.startswith("\t"):
+                inside = line == path
+            elif inside:
+                total += 1
     return total
 
 
@@ -167,7 +171,6 @@ def barrier(a, base):
     path = ROOT + "-barrier"
     b = setter.Barrier(path)
     rounds = []
-    before = server_watches(a)
     t0 = time.monotonic()
     for _ in range(a.ops):
         b.create()
@@ -183,7 +186,7 @@ def barrier(a, base):
         ts = [threading.Thread(target=waiter, args=(j, c)) for j, c in enumerate(cs)]
         for th in ts:
             th.start()
-        while server_watches(a) < before + k:
+        while server_watches(a, path) < k:
             time.sleep(0.001)
         mem(base, k, "session")
         t = time.monotonic()
