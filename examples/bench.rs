@@ -4,13 +4,25 @@
 //! cargo run --release --example bench -- --scenario get --ops 200000 --window 1000
 //! ```
 //! Flags: `--servers HOSTS` (default `$ZOOKEEPER_PEERS`, then 127.0.0.1:2181), `--scenario
-//! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier|election-failover|semaphore-cycle`,
-//! `--ops N`, `--window W`, `--clients K`, `--no-coalesce` (read every reply as it arrives),
-//! `--tls-ca FILE [--tls-cert FILE --tls-key FILE]` (TLS to the servers' secure ports; build with
-//! `--features tls`; the JSON line then says `"tls":true`). CPU
+//! get|create|sync-get|lock-cycle|handoff|barrier|double-barrier|election-failover|semaphore-cycle|
+//! many-locks|watches`,
+//! `--ops N`, `--window W`, `--clients K`, `--warmup N`, `--no-coalesce` (read every reply as it
+//! arrives), `--tls-ca FILE [--tls-cert FILE --tls-key FILE]` (TLS to the servers' secure ports;
+//! build with `--features tls`; the JSON line then says `"tls":true`). CPU
 //! time and peak RSS are the whole process's (as `/usr/bin/time` reports them for the C client),
 //! except in `semaphore-cycle`, whose CPU is that of its semaphore blocks only (see there).
 //! `election-failover` and `semaphore-cycle` carry their own same-run comparisons.
+//!
+//! The scale scenarios (issue 16; see `bench/scale.rs` for how memory is reported):
+//! `handoff --clients K [--warmup N]`, `barrier --clients K`, `double-barrier --clients K`
+//! (sessions opened 64 at a time, spread over `--servers`), `many-locks` (one session,
+//! `--ops` locks held at once) and `watches` (one session, `--ops` watches, then a reconnect).
+
+#[path = "bench/scale.rs"]
+mod scale;
+
+#[global_allocator]
+static ALLOC: scale::Counting = scale::Counting;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +37,8 @@ struct Args {
     ops: u64,
     window: u64,
     clients: Option<usize>,
+    /// `handoff`: acquisitions before the measured ones (0: measure from the start).
+    warmup: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
         ops: 0,
         window: 0,
         clients: None,
+        warmup: 0,
     };
     let mut tls: (Option<String>, Option<String>, Option<String>) = (None, None, None);
     let mut it = std::env::args().skip(1);
@@ -45,12 +60,13 @@ fn parse_args() -> Result<Args, String> {
             "--ops" => a.ops = val()?.parse().map_err(|e| format!("--ops: {e}"))?,
             "--window" => a.window = val()?.parse().map_err(|e| format!("--window: {e}"))?,
             "--clients" => a.clients = Some(val()?.parse().map_err(|e| format!("--clients: {e}"))?),
+            "--warmup" => a.warmup = val()?.parse().map_err(|e| format!("--warmup: {e}"))?,
             "--no-coalesce" => COALESCE.store(false, Ordering::Relaxed),
             "--tls-ca" => tls.0 = Some(val()?),
             "--tls-cert" => tls.1 = Some(val()?),
             "--tls-key" => tls.2 = Some(val()?),
             "-h" | "--help" => {
-                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K] [--no-coalesce] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]");
+                println!("usage: bench [--servers HOSTS] [--scenario NAME] [--ops N] [--window W] [--clients K] [--warmup N] [--no-coalesce] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown flag {other}")),
@@ -67,6 +83,8 @@ fn parse_args() -> Result<Args, String> {
         "double-barrier" => (20, 1),
         "election-failover" => (200, 1),
         "semaphore-cycle" => (2_000, 1),
+        "many-locks" => (10_000, 1000),
+        "watches" => (100_000, 1000),
         s => return Err(format!("unknown scenario {s}")),
     };
     if a.ops == 0 {
@@ -357,13 +375,22 @@ async fn run_lock_cycle(a: &Args) -> Outcome {
     }
 }
 
+/// `handoff`: `--clients K` sessions (default 20; opened 64 at a time, spread over `--servers`)
+/// contend for one write lock, one task each, in a loop of acquire + release.
+///
+/// Without `--warmup`: `--ops` acquisitions, timed from before the first acquire to the last
+/// release (what earlier runs measured). With `--warmup N`: the first N acquisitions only fill
+/// the queue (K of them: every contender queued once), then `--ops` acquisitions are timed
+/// from the grant of acquisition N to that of acquisition N + ops: the steady rate, in which
+/// every release wakes one waiter and the releaser queues again at the end. `p50_ms`/`p99_ms`:
+/// ask-to-granted of the timed acquisitions. Memory: when the timed window ends (every
+/// contender queued: `rss_kb`, `heap_kb`, per session) and after the contenders are done
+/// (sessions still open: `after_heap_kb`, `after_heap_per_session_kb`).
 async fn run_handoff(a: &Args) -> Outcome {
     let k = a.clients.unwrap_or(20);
     let r = root("handoff");
-    let mut clients = Vec::new();
-    for _ in 0..k {
-        clients.push(connect(&a.servers).await);
-    }
+    let base = scale::Baseline::now();
+    let (clients, connect_secs) = scale::connect_many(&a.servers, k).await;
     RwLock::new(clients[0].clone(), &r)
         .write()
         .await
@@ -371,18 +398,22 @@ async fn run_handoff(a: &Args) -> Outcome {
         .unlock()
         .await
         .expect("unlock");
+    let (warmup, n) = (a.warmup, a.ops);
+    // Acquisitions in all: with a warm-up, one more than measured (its grant ends the window).
+    let total = warmup + n + u64::from(warmup > 0);
     let count = Arc::new(AtomicU64::new(0));
     let waits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let window = Arc::new(std::sync::Mutex::new((None, None, Vec::new())));
     let errors = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for c in &clients {
-        let (lock, count, waits, errors, n) = (
+        let (lock, count, waits, window, errors) = (
             RwLock::new(c.clone(), &r),
             count.clone(),
             waits.clone(),
+            window.clone(),
             errors.clone(),
-            a.ops,
         );
         tasks.push(tokio::spawn(async move {
             loop {
@@ -395,11 +426,19 @@ async fn run_handoff(a: &Args) -> Outcome {
                     }
                 };
                 let i = count.fetch_add(1, Ordering::SeqCst);
-                if i < n {
+                if i >= warmup && i < warmup + n {
                     waits.lock().unwrap().push(t.elapsed().as_secs_f64() * 1e3);
                 }
+                if warmup > 0 && i == warmup {
+                    window.lock().unwrap().0 = Some(Instant::now());
+                }
+                if warmup > 0 && i == warmup + n {
+                    let mut w = window.lock().unwrap();
+                    w.1 = Some(Instant::now());
+                    w.2 = base.fields("", k, "session");
+                }
                 let _ = g.unlock().await;
-                if i + 1 >= n {
+                if i + 1 >= total {
                     break;
                 }
             }
@@ -408,15 +447,26 @@ async fn run_handoff(a: &Args) -> Outcome {
     for t in tasks {
         t.await.unwrap();
     }
-    let secs = t0.elapsed().as_secs_f64();
+    let mut secs = t0.elapsed().as_secs_f64();
     let mut extra = latency_fields(waits.lock().unwrap().clone());
     extra.push(("clients".into(), k.to_string()));
+    extra.push(("connect_secs".into(), format!("{connect_secs:.3}")));
+    let (start, end, mem) = std::mem::take(&mut *window.lock().unwrap());
+    if let (Some(s), Some(e)) = (start, end) {
+        secs = (e - s).as_secs_f64();
+        extra.push(("warmup".into(), warmup.to_string()));
+        extra.extend(mem);
+    } else {
+        extra.extend(base.fields("", k, "session"));
+    }
+    let after = base.fields("after_", k, "session");
+    extra.extend(after.into_iter().filter(|(f, _)| f.contains("heap")));
     let _ = clients[0].delete(&r, None).await;
     for c in clients {
         c.close().await;
     }
     Outcome {
-        ops: a.ops,
+        ops: n,
         errors: errors.load(Ordering::Relaxed),
         secs,
         extra,
@@ -424,41 +474,43 @@ async fn run_handoff(a: &Args) -> Outcome {
     }
 }
 
+/// `barrier`: `--clients K` waiters (default 50; sessions opened 64 at a time, spread over
+/// `--servers`) wait on a barrier set by one more session; `--ops` rounds. A round starts
+/// every wait, waits until each waiter's session holds its watch (the wait is armed: counted
+/// when the server's reply arrived), then times from the call of `unset()` to the last waiter
+/// back (`release_ms_median` over rounds, `release_ms_max`). Memory with every wait armed, in
+/// the last round.
 async fn run_barrier(a: &Args) -> Outcome {
     let k = a.clients.unwrap_or(50);
     let r = root("barrier");
+    let base = scale::Baseline::now();
     let setter = connect(&a.servers).await;
-    let mut waiters = Vec::new();
-    for _ in 0..k {
-        waiters.push(connect(&a.servers).await);
-    }
+    let (waiters, connect_secs) = scale::connect_many(&a.servers, k).await;
     let b = Barrier::new(setter.clone(), &r);
     let mut rounds = Vec::new();
+    let mut mem = Vec::new();
+    let mut errors = 0;
     let t_all = Instant::now();
     for _ in 0..a.ops {
         b.set().await.expect("set");
-        let (armed_tx, mut armed_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = Vec::new();
         for c in &waiters {
-            let (w, armed_tx) = (Barrier::new(c.clone(), &r), armed_tx.clone());
+            let w = Barrier::new(c.clone(), &r);
             tasks.push(tokio::spawn(async move {
-                // The wait's watch is armed by its first request; is_set() before it proves
-                // the waiter's session is ready.
-                let _ = w.is_set().await;
-                let _ = armed_tx.send(());
                 w.wait().await.is_ok().then(Instant::now)
             }));
         }
-        for _ in 0..k {
-            armed_rx.recv().await;
+        for c in &waiters {
+            scale::until_watches(c, 1).await;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await; // let every wait() arm its watch
+        mem = base.fields("", k, "session");
         let t = Instant::now();
         b.unset().await.expect("unset");
         let mut last = t;
         for task in tasks {
-            if let Some(done) = task.await.unwrap() {
-                last = last.max(done);
+            match task.await.unwrap() {
+                Some(done) => last = last.max(done),
+                None => errors += 1,
             }
         }
         rounds.push(last.duration_since(t).as_secs_f64() * 1e3);
@@ -470,25 +522,33 @@ async fn run_barrier(a: &Args) -> Outcome {
     for c in waiters {
         c.close().await;
     }
+    let mut extra = vec![
+        ("release_ms_median".into(), format!("{median:.3}")),
+        (
+            "release_ms_max".into(),
+            format!("{:.3}", rounds.last().copied().unwrap_or_default()),
+        ),
+        ("clients".into(), k.to_string()),
+        ("connect_secs".into(), format!("{connect_secs:.3}")),
+    ];
+    extra.extend(mem);
     Outcome {
         ops: a.ops,
-        errors: 0,
+        errors,
         secs,
-        extra: vec![
-            ("release_ms_median".into(), format!("{median:.3}")),
-            ("clients".into(), k.to_string()),
-        ],
+        extra,
         cpu: None,
     }
 }
 
+/// `double-barrier`: `--clients K` participants (default 10; sessions opened 64 at a time,
+/// spread over `--servers`), `--ops` rounds of enter + leave, each on a fresh path; the round
+/// is timed from starting every participant to the last one done (`round_ms_median`).
 async fn run_double_barrier(a: &Args) -> Outcome {
     let k = a.clients.unwrap_or(10);
     let r = root("dbarrier");
-    let mut clients = Vec::new();
-    for _ in 0..k {
-        clients.push(connect(&a.servers).await);
-    }
+    let base = scale::Baseline::now();
+    let (clients, connect_secs) = scale::connect_many(&a.servers, k).await;
     let mut rounds = Vec::new();
     let mut errors = 0;
     let t_all = Instant::now();
@@ -496,7 +556,7 @@ async fn run_double_barrier(a: &Args) -> Outcome {
         let t = Instant::now();
         let mut tasks = Vec::new();
         for (i, c) in clients.iter().enumerate() {
-            let b = DoubleBarrier::new(c.clone(), &format!("{r}-{round}"), &format!("p{i:03}"), k);
+            let b = DoubleBarrier::new(c.clone(), &format!("{r}-{round}"), &format!("p{i:04}"), k);
             tasks.push(tokio::spawn(async move {
                 b.enter().await?;
                 b.leave().await
@@ -510,21 +570,23 @@ async fn run_double_barrier(a: &Args) -> Outcome {
         rounds.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let secs = t_all.elapsed().as_secs_f64();
-    rounds.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    let mem = base.fields("", k, "session");
+    let (p50, p99) = scale::p50_p99(rounds.clone());
     for c in clients {
         c.close().await;
     }
+    let mut extra = vec![
+        ("round_ms_median".into(), format!("{p50:.3}")),
+        ("round_ms_p99".into(), format!("{p99:.3}")),
+        ("clients".into(), k.to_string()),
+        ("connect_secs".into(), format!("{connect_secs:.3}")),
+    ];
+    extra.extend(mem);
     Outcome {
         ops: a.ops,
         errors,
         secs,
-        extra: vec![
-            (
-                "round_ms_median".into(),
-                format!("{:.3}", percentile(&rounds, 0.5)),
-            ),
-            ("clients".into(), k.to_string()),
-        ],
+        extra,
         cpu: None,
     }
 }
@@ -845,6 +907,8 @@ fn main() {
             "barrier" => run_barrier(&a).await,
             "election-failover" => run_election_failover(&a).await,
             "semaphore-cycle" => run_semaphore_cycle(&a).await,
+            "many-locks" => scale::run_many_locks(&a).await,
+            "watches" => scale::run_watches(&a).await,
             _ => run_double_barrier(&a).await,
         }
     });

@@ -22,6 +22,8 @@ pub(crate) struct Publisher {
     lease: Arc<LeaseCell>,
     /// The lease as last published: only a change is stored again.
     published: Option<Instant>,
+    /// `subscribers` are pruned of closed ones when they reach this many.
+    prune_at: usize,
 }
 
 impl Publisher {
@@ -37,6 +39,7 @@ impl Publisher {
             subscribers: Vec::new(),
             lease,
             published: None,
+            prune_at: MIN_PRUNE_AT,
         }
     }
 
@@ -71,7 +74,41 @@ impl Publisher {
         current: SessionState,
     ) {
         if tx.send(current).is_ok() {
+            // Receivers dropped since the last transition are only noticed by the next send:
+            // without this, a session whose state never changes would keep one channel (about
+            // 1 KB) for every `state_changes()` ever made, e.g. each lock's `lost()` monitor.
+            // Pruning when the list has doubled keeps the cost per subscription constant.
+            if self.subscribers.len() >= self.prune_at {
+                self.subscribers.retain(|tx| !tx.is_closed());
+                self.prune_at = (2 * self.subscribers.len()).max(MIN_PRUNE_AT);
+            }
             self.subscribers.push(tx);
         }
+    }
+}
+
+/// Subscribers kept before closed ones are first looked for.
+const MIN_PRUNE_AT: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::lease::LeaseCell;
+
+    #[test]
+    fn dropped_subscribers_are_pruned_without_a_state_change() {
+        let (state, _) = watch::channel(SessionState::Connecting);
+        let (info, _) = watch::channel(None);
+        let mut p = Publisher::new(state, info, Arc::new(LeaseCell::new(Instant::now())));
+        let mut kept = Vec::new();
+        for i in 0..10_000 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            p.subscribe(tx, SessionState::Connected);
+            if i % 100 == 0 {
+                kept.push(rx); // 100 live ones among 10,000 dropped at once
+            }
+        }
+        assert!(p.subscribers.len() <= 2 * MIN_PRUNE_AT.max(2 * kept.len()));
+        assert!(p.subscribers.iter().filter(|tx| !tx.is_closed()).count() == kept.len());
     }
 }

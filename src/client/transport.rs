@@ -196,6 +196,11 @@ impl Transport {
                 return Err(reason);
             }
         }
+        // A large frame (a long listing) grew the buffer: hand that back once it is consumed,
+        // or every session that ever read one keeps it (1,000 lock contenders: 94 MB).
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 2 * READ_CHUNK {
+            self.rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
         // Not for a connection the session dropped while reading (returned above).
         self.low_water.adjust(s, session.in_flight());
         if self.low_water.raised() {

@@ -117,17 +117,30 @@ impl Layout {
     /// fatal). The sequence is the trailing 10 characters (a signed `%010d`), right after a
     /// marker of the layout.
     pub(crate) fn parse(self, name: &str) -> Option<QueueNode> {
+        let (kind, seq) = self.classify(name)?;
+        Some(QueueNode {
+            name: name.to_string(),
+            kind,
+            seq,
+        })
+    }
+
+    /// [`Layout::parse`] taking the name by value: a listing parsed this way moves its names
+    /// into the nodes instead of copying each one.
+    pub(crate) fn parse_owned(self, name: String) -> Option<QueueNode> {
+        let (kind, seq) = self.classify(&name)?;
+        Some(QueueNode { name, kind, seq })
+    }
+
+    /// The kind and sequence number of a queue node's name in this layout.
+    fn classify(self, name: &str) -> Option<(QueueKind, i64)> {
         let (head, seq) = split_sequence(name)?;
         let kind = self
             .markers()
             .iter()
             .find(|(m, _)| head.ends_with(m))
             .map(|&(_, k)| k)?;
-        Some(QueueNode {
-            name: name.to_string(),
-            kind,
-            seq,
-        })
+        Some((kind, seq))
     }
 
     /// The node kind an election's candidates have in this layout (kazoo's Election is a plain
@@ -272,6 +285,7 @@ mod tests {
         ];
         for &(layout, name, want) in table {
             assert_eq!(layout.parse(name).map(|n| n.kind), want, "{layout} {name}");
+            assert_eq!(layout.parse_owned(name.to_string()), layout.parse(name));
         }
         let n = Layout::Kazoo.parse("x__rlock__-000000002").unwrap();
         assert_eq!(n.seq, -2);
