@@ -2,8 +2,9 @@
 //! token, its lease, how its loss is noticed, and its release (by hand or on drop).
 //!
 //! One monitor per held node, started by the first `lost()` or `at_risk()`, watches the node
-//! (one server watch for the holder's whole life, however often those are called), the session
-//! state and the session's lease, and publishes what it saw; `is_lost()` reads that and the
+//! (one server watch for the holder's whole life, however often those are called), the
+//! session's end and its lease, and publishes what it saw (`at_risk()` follows the session's
+//! transitions itself, only while it waits); `is_lost()` reads that and the
 //! clock without awaiting. `LockGuard`, `Permit` and `Leadership` are thin wrappers that give
 //! it the words of their recipe.
 
@@ -36,8 +37,6 @@ pub enum LockLost {
 /// What the monitor has seen so far.
 #[derive(Debug, Clone, Default)]
 struct Seen {
-    /// Connection losses since the monitor started (at least one if it started disconnected).
-    disconnects: u64,
     /// The loss, once known (final).
     lost: Option<LockLost>,
 }
@@ -117,7 +116,9 @@ impl HeldNode {
 
     pub(crate) async fn at_risk(&self) -> Option<LockLost> {
         let mut rx = self.monitor();
-        let start = rx.borrow_and_update().disconnects;
+        // Subscribed before the state is checked: no transition after this call is missed.
+        // (Only a waiting `at_risk` holds a subscription; the monitor itself needs none.)
+        let mut states = self.client.state_changes();
         let state = self.client.state();
         if state.is_terminal() {
             return Some(self.lost().await);
@@ -126,17 +127,21 @@ impl HeldNode {
             return None;
         }
         loop {
-            {
-                let seen = rx.borrow_and_update();
-                if let Some(lost) = seen.lost.clone() {
-                    return Some(lost);
-                }
-                if seen.disconnects != start {
-                    return None;
-                }
+            if let Some(lost) = rx.borrow_and_update().lost.clone() {
+                return Some(lost);
             }
-            if rx.changed().await.is_err() {
-                return Some(self.lost().await);
+            tokio::select! {
+                state = states.next() => match state {
+                    Some(s) if s.is_terminal() => return Some(self.lost().await),
+                    Some(s) if !s.is_connected() => return None,
+                    Some(_) => {}
+                    None => return Some(self.lost().await),
+                },
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Some(self.lost().await);
+                    }
+                }
             }
         }
     }
@@ -146,10 +151,7 @@ impl HeldNode {
         self.monitor
             .get_or_init(|| {
                 let (tx, rx) = watch::channel(Seen::default());
-                // Subscribed here, before anything awaits: no transition after this call is
-                // missed by an `at_risk` that checked the state just after it.
-                let states = self.client.state_changes();
-                tokio::spawn(monitor(self.client.clone(), self.node.clone(), states, tx));
+                tokio::spawn(monitor(self.client.clone(), self.node.clone(), tx));
                 rx
             })
             .clone()
@@ -227,29 +229,20 @@ macro_rules! held_api {
 }
 pub(crate) use held_api;
 
-/// Watches the node, the session state and the lease until the lock is lost (then publishes
-/// the reason) or the guard is gone (every receiver dropped).
-async fn monitor(
-    client: Client,
-    node: String,
-    mut states: crate::StateChanges,
-    tx: watch::Sender<Seen>,
-) {
+/// Watches the node, the session's end and the lease until the lock is lost (then publishes
+/// the reason) or the guard is gone (every receiver dropped). It holds no subscription to the
+/// session's transitions (a connection loss changes nothing for it: the lease decides), so a
+/// held lock costs one task and one server watch.
+async fn monitor(client: Client, node: String, tx: watch::Sender<Seen>) {
     let lost = async {
         let node_gone = node_lost(&client, &node);
-        tokio::pin!(node_gone);
+        let ended = client.session_ended();
+        tokio::pin!(node_gone, ended);
         loop {
             let lease = client.session_valid_until();
             let wake = lease.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::select! {
-                state = states.next() => match state {
-                    Some(s) if s.is_terminal() => {
-                        return LockLost::SessionEnded(client.session_ended().await)
-                    }
-                    Some(s) if !s.is_connected() => tx.send_modify(|seen| seen.disconnects += 1),
-                    Some(_) => {}
-                    None => return LockLost::SessionEnded(Error::Closed),
-                },
+                why = &mut ended => return LockLost::SessionEnded(why),
                 reason = &mut node_gone => {
                     // Our own close deletes the node before the session's state says closed:
                     // that is the session ending, not someone else's delete.
