@@ -16,6 +16,9 @@
 #   ensure_bench_peers   ensure_interop, then compile bench/curator/ZkScaleBench.java into
 #                        target/bench-peers/curator/ (with a `run` wrapper); the kazoo side,
 #                        bench/kazoo/zk_scale_bench.py, runs on Debian's kazoo 2.8.0
+#   ensure_krb5          install what the `gssapi` feature builds with (libkrb5-dev, and
+#                        libclang-dev for the bindgen of libgssapi-sys) and what its tests run (an
+#                        MIT KDC: krb5-kdc, krb5-admin-server for kadmin.local, krb5-user for kinit)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ENSEMBLE="$ROOT/scripts/ensemble"
@@ -30,6 +33,20 @@ apt_install() {
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get install -y -q "$@" ||
         { $sudo apt-get update -q && $sudo apt-get install -y -q "$@"; }
+}
+
+ensure_krb5() {
+    local pkgs=()
+    [[ -x /usr/sbin/krb5kdc ]] || pkgs+=(krb5-kdc)
+    [[ -x /usr/sbin/kadmin.local ]] || pkgs+=(krb5-admin-server)
+    command -v kinit >/dev/null || pkgs+=(krb5-user)
+    pkg-config --exists krb5-gssapi 2>/dev/null || pkgs+=(libkrb5-dev pkg-config)
+    compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null || pkgs+=(libclang-dev)
+    ((${#pkgs[@]} == 0)) && return 0
+    say "installing ${pkgs[*]} (Kerberos: the gssapi feature and its KDC)"
+    # Debian's packages start no daemons where policy-rc.d forbids it; where they do, the
+    # system's KDC is left alone: the tests run their own (scripts/kdc) on another port.
+    apt_install "${pkgs[@]}"
 }
 
 ensure_zookeeper() {

@@ -12,7 +12,8 @@
 //!
 //! Runtime dependencies: `tokio`, `bytes`, `tokio-util`, `thiserror`. Nothing else (the
 //! optional `tracing` feature adds `tracing`; the optional `sasl` feature `md-5` and
-//! `getrandom`; the optional `tls` feature rustls, tokio-rustls and rustls-pki-types).
+//! `getrandom`; the optional `tls` feature rustls, tokio-rustls and rustls-pki-types; the
+//! optional `gssapi` feature `libgssapi`, a binding to the system's MIT Kerberos library).
 //!
 //! ## Connecting
 //!
@@ -53,6 +54,25 @@
 //!     .connect("127.0.0.1:2181")
 //!     .await?;
 //! let me = client.who_am_i().await?; // [ClientInfo { auth_scheme: "sasl", user: "alice" }]
+//! # Ok(()) }
+//! ```
+//!
+//! With the `gssapi` feature (Kerberos V5; it links the system's `libgssapi_krb5`, so building
+//! it needs `libkrb5-dev`, and `libclang` for the binding's bindgen),
+//! `ConnectOptions::sasl_gssapi` authenticates with the process's Kerberos credentials (a
+//! ticket cache after `kinit`, `KRB5CCNAME`, or a client keytab in `KRB5_CLIENT_KTNAME`) to the
+//! servers' principal `zookeeper/<host>`; no ticket or an unknown service fail `connect` with
+//! [`Error::AuthFailed`] at once, the GSS-API error in the debug log.
+//!
+#![cfg_attr(feature = "gssapi", doc = "```no_run")]
+#![cfg_attr(not(feature = "gssapi"), doc = "```ignore")]
+//! # async fn doc() -> zksync::Result<()> {
+//! // KRB5CCNAME=FILE:/tmp/krb5cc_app (after `kinit -k -t app.keytab app@EXAMPLE.COM`)
+//! let client = zksync::ConnectOptions::default()
+//!     .sasl_gssapi() // service principal zookeeper/zk1.example.com@EXAMPLE.COM, ...
+//!     .connect("zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181")
+//!     .await?;
+//! let me = client.who_am_i().await?; // [ClientInfo { auth_scheme: "sasl", user: "app@EXAMPLE.COM" }]
 //! # Ok(()) }
 //! ```
 //!

@@ -195,8 +195,67 @@ impl ConnectOptions {
         let (u, p) = (user.to_string(), password.to_string());
         self.session.sasl = Some(crate::session::SaslConfig::new(
             format!("DIGEST-MD5 as {user:?}"),
-            move || Box::new(crate::session::DigestMd5::new(&u, &p)),
+            move |_host| Box::new(crate::session::DigestMd5::new(&u, &p)),
         ));
+        self
+    }
+
+    /// Authenticate with SASL GSSAPI, i.e. Kerberos V5 (feature `gssapi`), to the service
+    /// principal `zookeeper/<host>@REALM`, where `<host>` is each server's host name as the
+    /// connect string gives it (canonicalised by the Kerberos library as its krb5.conf says:
+    /// `dns_canonicalize_hostname`, `rdns`); see [`sasl_gssapi_service`] to name another
+    /// service or host. The exchange runs after every (re)connect and before any other request,
+    /// as for [`sasl_digest_md5`].
+    ///
+    /// The credentials are the process's Kerberos credentials, found by the system's GSS-API
+    /// library (MIT krb5) as for any Kerberos client: the ticket cache of `KRB5CCNAME` or the
+    /// default one (after `kinit`), or a client keytab (`KRB5_CLIENT_KTNAME`, from which the
+    /// library gets tickets itself); `KRB5_CONFIG` names the krb5.conf. No ticket, a service
+    /// unknown to the KDC, or a refusal by the server end the session with
+    /// [`Error::AuthFailed`](crate::Error::AuthFailed) (and `connect` fails with it at once);
+    /// the GSS-API error is in the debug log (feature `tracing`). The server knows the client
+    /// as its principal (`alice@EXAMPLE.COM`, ACL id `sasl:alice@EXAMPLE.COM` unless the servers
+    /// strip the realm or host). Only authentication is negotiated (no security layer): use
+    /// TLS as well where the network is not trusted.
+    ///
+    /// The GSS-API calls block the client's task while they run; the first one of each
+    /// connection asks the KDC for a service ticket unless the cache holds one.
+    ///
+    /// [`sasl_gssapi_service`]: Self::sasl_gssapi_service
+    /// [`sasl_digest_md5`]: Self::sasl_digest_md5
+    ///
+    /// ```no_run
+    /// # async fn f() -> zksync::Result<()> {
+    /// // After `kinit alice@EXAMPLE.COM`, or with KRB5_CLIENT_KTNAME=/etc/myapp/alice.keytab:
+    /// let client = zksync::ConnectOptions::default()
+    ///     .sasl_gssapi()
+    ///     .connect("zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "gssapi")]
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn sasl_gssapi(self) -> Self {
+        self.sasl_gssapi_service(crate::session::GSSAPI_SERVICE, None)
+    }
+
+    /// As [`sasl_gssapi`](Self::sasl_gssapi), with the service principal's service name
+    /// (ZooKeeper's `zookeeper.sasl.client.username`, default `zookeeper`) and, if given, one
+    /// host name for every server (for servers that share one principal, or a connect string
+    /// of IP addresses): the principal is `service/host@REALM`.
+    #[cfg(feature = "gssapi")]
+    #[must_use = "a builder method returns the changed value; the original is consumed"]
+    pub fn sasl_gssapi_service(mut self, service: &str, host: Option<&str>) -> Self {
+        let service = service.to_string();
+        let fixed = host.map(str::to_string);
+        let label = match &fixed {
+            Some(h) => format!("GSSAPI for {service}/{h}"),
+            None => format!("GSSAPI for {service}/<server host>"),
+        };
+        self.session.sasl = Some(crate::session::SaslConfig::new(label, move |host| {
+            let host = fixed.as_deref().unwrap_or(host);
+            Box::new(crate::session::Gssapi::new(&service, host))
+        }));
         self
     }
 

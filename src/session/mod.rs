@@ -28,6 +28,8 @@ mod requests;
 // Without the `sasl` feature nothing outside the tests makes a mechanism.
 #[cfg(feature = "sasl")]
 mod digest_md5;
+#[cfg(feature = "gssapi")]
+mod gssapi;
 #[cfg_attr(not(feature = "sasl"), allow(dead_code, unused_imports))]
 mod sasl;
 mod state;
@@ -40,6 +42,8 @@ pub use chroot::Chroot;
 #[cfg(feature = "sasl")]
 pub use digest_md5::DigestMd5;
 pub use event::{EventType, WatchedEvent};
+#[cfg(feature = "gssapi")]
+pub use gssapi::{Gssapi, SERVICE as GSSAPI_SERVICE};
 pub use hosts::{parse_connect_string, HostPort, HostRing, Rng};
 #[cfg(test)]
 pub use sasl::SaslStep;

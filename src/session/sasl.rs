@@ -2,7 +2,8 @@
 //! SetWatches, queued requests), on every connection, the session runs a SASL exchange through
 //! the protocol's `sasl` packets (op 102, ordinary xids, one token each way per round; see
 //! `proto::GetSaslRequest`). The mechanism is pluggable ([`SaslMechanism`]); the crate ships
-//! DIGEST-MD5 (feature `sasl`, `digest_md5`).
+//! DIGEST-MD5 (feature `sasl`, `digest_md5`) and GSSAPI, i.e. Kerberos V5 (feature `gssapi`,
+//! `gssapi`).
 //!
 //! While the exchange runs the phase is `Authenticating`: the session is not yet published as
 //! connected, user requests stay queued, and the connect timeout of the attempt still runs (a
@@ -30,8 +31,7 @@ pub enum SaslStep {
 ///
 /// The session sends [`SaslMechanism::initial_response`], then feeds every server token to
 /// [`SaslMechanism::step`] until it returns [`SaslStep::Done`]. An `Err` ends the session with
-/// [`Error::AuthFailed`]; its text goes to the debug log. A Kerberos (GSSAPI) mechanism would
-/// implement this trait the same way (its tokens are GSS-API tokens; see the README).
+/// [`Error::AuthFailed`]; its text goes to the debug log.
 pub trait SaslMechanism: Send {
     /// The mechanism's name, e.g. `DIGEST-MD5`.
     fn name(&self) -> &'static str;
@@ -41,19 +41,24 @@ pub trait SaslMechanism: Send {
     fn step(&mut self, server_token: &[u8]) -> Result<SaslStep, String>;
 }
 
+/// A mechanism factory: given the host name of the server being connected to (as the connect
+/// string names it), a fresh mechanism for one exchange.
+type NewMechanism = dyn Fn(&str) -> Box<dyn SaslMechanism> + Send + Sync;
+
 /// Makes a fresh mechanism for each connection; `Debug` shows the label only (never secrets).
 #[derive(Clone)]
 pub struct SaslConfig {
     label: String,
-    new: Arc<dyn Fn() -> Box<dyn SaslMechanism> + Send + Sync>,
+    new: Arc<NewMechanism>,
 }
 
 impl SaslConfig {
-    /// A configuration whose exchanges use mechanisms made by `new`; `label` is what `Debug`
-    /// shows (a mechanism and user name, say).
+    /// A configuration whose exchanges use mechanisms made by `new` (from the server's host
+    /// name, which GSSAPI needs for the service principal); `label` is what `Debug` shows (a
+    /// mechanism and user name, say).
     pub fn new(
         label: impl Into<String>,
-        new: impl Fn() -> Box<dyn SaslMechanism> + Send + Sync + 'static,
+        new: impl Fn(&str) -> Box<dyn SaslMechanism> + Send + Sync + 'static,
     ) -> Self {
         SaslConfig {
             label: label.into(),
@@ -81,7 +86,8 @@ pub(super) struct SaslRun {
 impl<C: Completer, W: WatchSink> Session<C, W> {
     /// The ConnectResponse accepted the session: start the exchange.
     pub(super) fn start_sasl(&mut self, now: Instant, cfg: &SaslConfig, read_only: bool) {
-        let mut mech = (cfg.new)();
+        let host = self.host.as_ref().map_or("", |h| h.host.as_str());
+        let mut mech = (cfg.new)(host);
         crate::trace::debug!("SASL {} as {}", mech.name(), cfg.label);
         self.phase = Phase::Authenticating;
         match mech.initial_response() {

@@ -25,7 +25,7 @@ impl SaslMechanism for Scripted {
 
 fn sasl_cfg() -> SessionConfig {
     SessionConfig {
-        sasl: Some(SaslConfig::new("scripted", || Box::new(Scripted))),
+        sasl: Some(SaslConfig::new("scripted", |_| Box::new(Scripted))),
         auth: vec![("digest".into(), Bytes::from_static(b"u:p"))],
         ..cfg(10_000)
     }
@@ -240,4 +240,28 @@ fn server_requiring_sasl_is_terminal_for_a_client_without() {
         ]
     );
     assert_eq!(h.results(), vec![(q, Err(Error::AuthFailed))]);
+}
+
+/// Each connection's mechanism is made for the host of that connection (GSSAPI's service
+/// principal names it): a reconnect to another host makes a new one for that host.
+#[test]
+fn each_exchange_gets_the_host_of_its_connection() {
+    let hosts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = hosts.clone();
+    let cfg = SessionConfig {
+        sasl: Some(SaslConfig::new("scripted", move |host| {
+            seen.lock().unwrap().push(host.to_string());
+            Box::new(Scripted)
+        })),
+        ..cfg(10_000)
+    };
+    let mut h = H::new(2, cfg);
+    h.s.start(h.now);
+    let first = h.expect_connect();
+    handshake(&mut h);
+    h.s.on_connection_lost(h.now, ConnectionError::Closed);
+    let second = h.expect_connect();
+    handshake(&mut h);
+    assert_ne!(first, second);
+    assert_eq!(*hosts.lock().unwrap(), vec![first.host, second.host]);
 }
