@@ -125,6 +125,8 @@ async fn connects_as_the_kerberos_principal() {
     c.create(&p, b"v", CreateMode::Persistent)
         .await
         .expect("create");
+    // Another session's write: the admin's server may not have it yet without a sync.
+    ns.admin.sync(&p).await.expect("sync");
     assert_eq!(&ns.admin.get_data(&p).await.expect("get").0[..], b"v");
     c.close().await;
     ns.cleanup().await;

@@ -557,7 +557,8 @@ async fn cli_lock_works_over_tls_by_flags_and_by_environment() {
         .env("ZKSYNC_TLS_KEY", &key);
     let (code, out, err) = output(by_env).await;
     assert_eq!((code, out.trim()), (0, "held-env"), "{err}");
-    // The lock's node is gone again.
+    // The lock's node is gone again (the CLI's session deleted it: sync before reading).
+    ns.admin.sync(&path).await.unwrap();
     let (children, _) = ns.admin.get_children(&path).await.unwrap();
     assert!(children.is_empty(), "{children:?}");
     ns.cleanup().await;
