@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::RwLock as TokioRwLock;
 use zksync::recipes::{Mutex, RwLock};
 use zksync::{Client, ConnectOptions, CreateMode, Error, SessionState};
-use zksync_test_support::{delete_tree, host_of_session, peers, within, StoppedNode};
+use zksync_test_support::{host_of_session, peers, within, Namespace, StoppedNode};
 
 const SESSION: Duration = Duration::from_secs(4);
 
@@ -61,41 +61,10 @@ async fn is_sasl_principal(c: &Client) -> bool {
 /// Tests that kill servers take this exclusively; the others hold it shared.
 static ENSEMBLE: TokioRwLock<()> = TokioRwLock::const_new(());
 
-/// A unique namespace below /zksync-test made by a Kerberos client, removed by `cleanup`.
-struct Ns {
-    root: String,
-    admin: Client,
-}
-
-impl Ns {
-    async fn new(name: &str) -> Ns {
-        let admin = krb_client().await;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let root = format!("/zksync-test/krb5-{name}-{}-{nanos:x}", std::process::id());
-        let _ = admin
-            .create("/zksync-test", b"", CreateMode::Persistent)
-            .await;
-        admin
-            .create(&root, b"", CreateMode::Persistent)
-            .await
-            .expect("create namespace");
-        Ns { root, admin }
-    }
-
-    fn path(&self, rel: &str) -> String {
-        format!("{}/{rel}", self.root)
-    }
-
-    async fn cleanup(self) {
-        self.admin.sync(&self.root).await.expect("sync");
-        delete_tree(&self.admin, &self.root)
-            .await
-            .unwrap_or_else(|e| panic!("delete {}: {e}", self.root));
-        self.admin.close().await;
-    }
+/// A unique namespace below /zksync-test whose admin is a krb5 client, removed by
+/// `cleanup`.
+async fn ns(name: &str) -> Namespace {
+    Namespace::with_admin(&format!("krb5-{name}"), krb_client().await).await
 }
 
 /// The server knows the session as the Kerberos principal (whoAmI), both with the host named
@@ -104,7 +73,7 @@ impl Ns {
 #[ignore = "needs a Kerberos-mode ensemble and a KDC: scripts/test runs it with --ignored"]
 async fn connects_as_the_kerberos_principal() {
     let _shared = ENSEMBLE.read().await;
-    let ns = within("namespace", Ns::new("connect")).await;
+    let ns = within("namespace", ns("connect")).await;
     assert!(
         is_sasl_principal(&ns.admin).await,
         "whoAmI: {:?}",
@@ -137,7 +106,7 @@ async fn connects_as_the_kerberos_principal() {
 #[ignore = "needs a Kerberos-mode ensemble and a KDC: scripts/test runs it with --ignored"]
 async fn locks_work() {
     let _shared = ENSEMBLE.read().await;
-    let ns = within("namespace", Ns::new("locks")).await;
+    let ns = within("namespace", ns("locks")).await;
     let (a, b) = (krb_client().await, krb_client().await);
     within("locks", async {
         let m = ns.path("mutex");
@@ -171,7 +140,7 @@ async fn locks_work() {
 #[ignore = "needs a Kerberos-mode ensemble and a KDC: scripts/test runs it with --ignored"]
 async fn a_server_kill_keeps_the_session_and_reauthenticates() {
     let _exclusive = ENSEMBLE.write().await;
-    let ns = within("namespace", Ns::new("kill")).await;
+    let ns = within("namespace", ns("kill")).await;
     let c = gssapi_options()
         .session_timeout(Duration::from_secs(10))
         .connect(&peers())

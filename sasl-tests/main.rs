@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::RwLock as TokioRwLock;
 use zksync::recipes::{Barrier, DoubleBarrier, Election, Mutex, RwLock, Semaphore};
 use zksync::{Client, ConnectOptions, CreateMode, Error, SessionState};
-use zksync_test_support::{delete_tree, host_of_session, peers, within, StoppedNode};
+use zksync_test_support::{host_of_session, peers, within, Namespace, StoppedNode};
 
 const SESSION: Duration = Duration::from_secs(4);
 
@@ -45,41 +45,10 @@ async fn sasl_client() -> Client {
 /// Tests that kill servers take this exclusively; the others hold it shared.
 static ENSEMBLE: TokioRwLock<()> = TokioRwLock::const_new(());
 
-/// A unique namespace below /zksync-test made by a SASL client, removed by `cleanup`.
-struct Ns {
-    root: String,
-    admin: Client,
-}
-
-impl Ns {
-    async fn new(name: &str) -> Ns {
-        let admin = sasl_client().await;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let root = format!("/zksync-test/sasl-{name}-{}-{nanos:x}", std::process::id());
-        let _ = admin
-            .create("/zksync-test", b"", CreateMode::Persistent)
-            .await;
-        admin
-            .create(&root, b"", CreateMode::Persistent)
-            .await
-            .expect("create namespace");
-        Ns { root, admin }
-    }
-
-    fn path(&self, rel: &str) -> String {
-        format!("{}/{rel}", self.root)
-    }
-
-    async fn cleanup(self) {
-        self.admin.sync(&self.root).await.expect("sync");
-        delete_tree(&self.admin, &self.root)
-            .await
-            .unwrap_or_else(|e| panic!("delete {}: {e}", self.root));
-        self.admin.close().await;
-    }
+/// A unique namespace below /zksync-test whose admin is a sasl client, removed by
+/// `cleanup`.
+async fn ns(name: &str) -> Namespace {
+    Namespace::with_admin(&format!("sasl-{name}"), sasl_client().await).await
 }
 
 /// The server knows the session as the SASL user (whoAmI), and SASL-required servers serve it.
@@ -87,7 +56,7 @@ impl Ns {
 #[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn connects_as_the_sasl_user() {
     let _shared = ENSEMBLE.read().await;
-    let ns = within("namespace", Ns::new("connect")).await;
+    let ns = within("namespace", ns("connect")).await;
     let who = within("whoAmI", ns.admin.who_am_i()).await.expect("whoAmI");
     assert!(
         who.iter()
@@ -108,7 +77,7 @@ async fn connects_as_the_sasl_user() {
 #[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn every_recipe_works() {
     let _shared = ENSEMBLE.read().await;
-    let ns = within("namespace", Ns::new("recipes")).await;
+    let ns = within("namespace", ns("recipes")).await;
     let (a, b) = (sasl_client().await, sasl_client().await);
     within("recipes", async {
         // Mutex.
@@ -235,7 +204,7 @@ async fn a_client_without_sasl_is_refused() {
 #[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn a_server_kill_keeps_the_session_and_sasl() {
     let _exclusive = ENSEMBLE.write().await;
-    let ns = within("namespace", Ns::new("kill")).await;
+    let ns = within("namespace", ns("kill")).await;
     let c = ConnectOptions::default()
         .session_timeout(Duration::from_secs(10))
         .sasl_digest_md5(&user(), &password())
@@ -309,7 +278,7 @@ async fn run(mut c: tokio::process::Command) -> (i32, String) {
 #[ignore = "needs a SASL-mode ensemble: scripts/test runs it with --ignored"]
 async fn the_cli_authenticates_and_refuses_wrong_passwords() {
     let _shared = ENSEMBLE.read().await;
-    let ns = within("namespace", Ns::new("cli")).await;
+    let ns = within("namespace", ns("cli")).await;
     let lock = ns.path("lock");
     // User and password from the environment.
     let mut c = zksync(&["lock", &lock, "--", "true"]);

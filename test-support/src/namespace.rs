@@ -78,12 +78,23 @@ impl Namespace {
         Self::make(name, admin_hosts, guard, Duration::from_secs(30)).await
     }
 
+    /// A namespace whose admin client the test connected itself (with SASL or Kerberos
+    /// credentials, say), for a test that leaves its ensemble alone.
+    pub async fn with_admin(name: &str, admin: Client) -> Namespace {
+        let guard = EnsembleGuard::Shared(ENSEMBLE.read().await);
+        Self::make_with(name, admin, guard).await
+    }
+
     async fn make(name: &str, hosts: &str, guard: EnsembleGuard, session: Duration) -> Namespace {
         let admin = ConnectOptions::default()
             .session_timeout(session)
             .connect(hosts)
             .await
             .unwrap_or_else(|e| panic!("connect to {hosts}: {e}"));
+        Self::make_with(name, admin, guard).await
+    }
+
+    async fn make_with(name: &str, admin: Client, guard: EnsembleGuard) -> Namespace {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
