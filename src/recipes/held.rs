@@ -2,11 +2,15 @@
 //! token, its lease, how its loss is noticed, and its release (by hand or on drop).
 //!
 //! One monitor per held node, started by the first `lost()` or `at_risk()`, watches the node
-//! (one server watch for the holder's whole life, however often those are called), the
-//! session's end and its lease, and publishes what it saw (`at_risk()` follows the session's
-//! transitions itself, only while it waits); `is_lost()` reads that and the
-//! clock without awaiting. `LockGuard`, `Permit` and `Leadership` are thin wrappers that give
-//! it the words of their recipe.
+//! (one server watch for the holder's whole life, however often those are called; the client
+//! fails it when the session ends) and the lease, and publishes what it saw into a [`Verdict`]
+//! (`at_risk()` follows the session's transitions itself, only while it waits); `is_lost()`
+//! reads that and the clock without awaiting. `LockGuard`, `Permit` and `Leadership` are thin
+//! wrappers that give it the words of their recipe.
+//!
+//! A scheduler may hold thousands of locks with `lost()` armed on each, so the monitor is kept
+//! small: one task of about 0.4 KB and a verdict cell, no channel and no subscription to the
+//! session's transitions (`bench --scenario many-locks`).
 
 use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::retry::retrying;
@@ -14,9 +18,9 @@ use crate::error::{Error, Result};
 use crate::Client;
 use crate::EventType;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// Why a held lock (or a permit, or a leadership) was lost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +38,43 @@ pub enum LockLost {
     LeaseExpired,
 }
 
-/// What the monitor has seen so far.
-#[derive(Debug, Clone, Default)]
-struct Seen {
-    /// The loss, once known (final).
-    lost: Option<LockLost>,
+/// What the monitor found: empty while the node is held, then the loss (final).
+#[derive(Debug, Default)]
+struct Verdict {
+    lost: OnceLock<LockLost>,
+    /// Wakes every waiting `lost()`/`at_risk()` once the loss is set.
+    found: Notify,
+}
+
+impl Verdict {
+    /// Sets the loss (the first one counts) and wakes the waiters.
+    fn publish(&self, reason: LockLost) {
+        let _ = self.lost.set(reason);
+        self.found.notify_waiters();
+    }
+
+    /// The loss, waiting for it. Registered before the check, so a publish in between is seen.
+    async fn wait(&self) -> LockLost {
+        loop {
+            let found = self.found.notified();
+            tokio::pin!(found);
+            found.as_mut().enable();
+            if let Some(lost) = self.lost.get() {
+                return lost.clone();
+            }
+            found.await;
+        }
+    }
+}
+
+/// The monitor task's hold on the verdict: if the task is dropped without a verdict (its
+/// runtime shut down), waiters learn that the session is gone for this process.
+struct Publisher(Arc<Verdict>);
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.0.publish(LockLost::SessionEnded(Error::Closed));
+    }
 }
 
 /// The shared core of every holder type: see the module docs.
@@ -49,7 +85,7 @@ pub(crate) struct HeldNode {
     token: i64,
     /// Deletes the node when the holder is dropped without releasing it.
     release_on_drop: DeleteOnDrop,
-    monitor: OnceLock<watch::Receiver<Seen>>,
+    monitor: OnceLock<Arc<Verdict>>,
     /// Set by the first `is_lost()` that said true.
     lost: AtomicBool,
 }
@@ -88,7 +124,7 @@ impl HeldNode {
         let lost = self
             .monitor
             .get()
-            .is_some_and(|rx| rx.borrow().lost.is_some())
+            .is_some_and(|verdict| verdict.lost.get().is_some())
             || self.client.state().is_terminal()
             || Instant::now() >= self.valid_until();
         if lost {
@@ -98,24 +134,11 @@ impl HeldNode {
     }
 
     pub(crate) async fn lost(&self) -> LockLost {
-        let mut rx = self.monitor();
-        loop {
-            if let Some(lost) = rx.borrow_and_update().lost.clone() {
-                return lost;
-            }
-            if rx.changed().await.is_err() {
-                // The monitor ended without a verdict (its runtime is shutting down).
-                return rx
-                    .borrow()
-                    .lost
-                    .clone()
-                    .unwrap_or(LockLost::SessionEnded(Error::Closed));
-            }
-        }
+        self.monitor().wait().await
     }
 
     pub(crate) async fn at_risk(&self) -> Option<LockLost> {
-        let mut rx = self.monitor();
+        let verdict = self.monitor();
         // Subscribed before the state is checked: no transition after this call is missed.
         // (Only a waiting `at_risk` holds a subscription; the monitor itself needs none.)
         let mut states = self.client.state_changes();
@@ -126,10 +149,9 @@ impl HeldNode {
         if !state.is_connected() {
             return None;
         }
+        let lost = verdict.wait();
+        tokio::pin!(lost);
         loop {
-            if let Some(lost) = rx.borrow_and_update().lost.clone() {
-                return Some(lost);
-            }
             tokio::select! {
                 state = states.next() => match state {
                     Some(s) if s.is_terminal() => return Some(self.lost().await),
@@ -137,24 +159,20 @@ impl HeldNode {
                     Some(_) => {}
                     None => return Some(self.lost().await),
                 },
-                changed = rx.changed() => {
-                    if changed.is_err() {
-                        return Some(self.lost().await);
-                    }
-                }
+                lost = &mut lost => return Some(lost),
             }
         }
     }
 
-    /// The monitor, started on first use (inside a runtime: called from async fns).
-    fn monitor(&self) -> watch::Receiver<Seen> {
-        self.monitor
-            .get_or_init(|| {
-                let (tx, rx) = watch::channel(Seen::default());
-                tokio::spawn(monitor(self.client.clone(), self.node.clone(), tx));
-                rx
-            })
-            .clone()
+    /// The monitor's verdict, the monitor started on first use (inside a runtime: called from
+    /// async fns).
+    fn monitor(&self) -> &Verdict {
+        self.monitor.get_or_init(|| {
+            let verdict = Arc::new(Verdict::default());
+            let publisher = Publisher(verdict.clone());
+            tokio::spawn(monitor(self.client.clone(), self.node.clone(), publisher));
+            verdict
+        })
     }
 
     /// Deletes the node, retrying through connection loss; cancel-safe (a dropped call leaves
@@ -229,62 +247,63 @@ macro_rules! held_api {
 }
 pub(crate) use held_api;
 
-/// Watches the node, the session's end and the lease until the lock is lost (then publishes
-/// the reason) or the guard is gone (every receiver dropped). It holds no subscription to the
-/// session's transitions (a connection loss changes nothing for it: the lease decides), so a
-/// held lock costs one task and one server watch.
-async fn monitor(client: Client, node: String, tx: watch::Sender<Seen>) {
-    let lost = async {
-        let node_gone = node_lost(&client, &node);
-        let ended = client.session_ended();
-        tokio::pin!(node_gone, ended);
-        loop {
-            let lease = client.session_valid_until();
-            let wake = lease.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            tokio::select! {
-                why = &mut ended => return LockLost::SessionEnded(why),
-                reason = &mut node_gone => {
-                    // Our own close deletes the node before the session's state says closed:
-                    // that is the session ending, not someone else's delete.
-                    if reason == LockLost::NodeDeleted && client.is_closing() {
-                        return LockLost::SessionEnded(client.session_ended().await);
-                    }
-                    return reason;
+/// Watches the node and the lease until the lock is lost, then publishes the reason. It ends
+/// then, also once the holder is gone: releasing (or dropping) the holder deletes the node,
+/// whose watch fires; a session that ends fails the watch. It holds no subscription to the
+/// session's transitions (a connection loss changes nothing for it: the lease decides).
+async fn monitor(client: Client, node: String, verdict: Publisher) {
+    let node_gone = node_lost(&client, &node);
+    tokio::pin!(node_gone);
+    let reason = loop {
+        let lease = client.session_valid_until();
+        let wake = lease.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            reason = &mut node_gone => {
+                // Our own close deletes the node before the session's state says closed:
+                // that is the session ending, not someone else's delete.
+                if reason == LockLost::NodeDeleted && client.is_closing() {
+                    // (Boxed here and below: rare waits kept out of the task's size.)
+                    break LockLost::SessionEnded(Box::pin(client.session_ended()).await);
                 }
-                () = tokio::time::sleep_until(wake.into()) => {
-                    // The lease may have moved on meanwhile: judge by the latest one.
-                    if client
-                        .session_valid_until()
-                        .is_none_or(|until| Instant::now() >= until)
-                    {
-                        return LockLost::LeaseExpired;
-                    }
+                break reason;
+            }
+            () = tokio::time::sleep_until(wake.into()) => {
+                // The lease may have moved on meanwhile: judge by the latest one.
+                if client
+                    .session_valid_until()
+                    .is_none_or(|until| Instant::now() >= until)
+                {
+                    break LockLost::LeaseExpired;
                 }
             }
         }
     };
-    tokio::select! {
-        () = tx.closed() => return,
-        reason = lost => tx.send_modify(|seen| seen.lost = Some(reason)),
-    }
-    // Keep the verdict readable until the guard is gone.
-    tx.closed().await;
+    verdict.0.publish(reason);
 }
 
-/// Resolves when the lock node is deleted or the session ends; one server watch at a time.
+/// Resolves when the lock node is deleted or the session ends (the client fails every watch
+/// then, with the session's error); one server watch at a time.
+///
+/// The call that sets the watch is boxed: it is large (a request in flight) and lives only until
+/// the server answers, while the monitor waits for the rest of the guard's life; unboxed, its
+/// size would be in every monitor task's state all along (1.2 KB instead of about 0.4 KB per held
+/// lock: `bench --scenario many-locks`).
 async fn node_lost(client: &Client, node: &str) -> LockLost {
     loop {
-        match retrying(|| client.get_data_w(node)).await {
-            Ok((_, _, watch)) => match watch.await {
-                Ok(ev) if ev.event_type == EventType::NodeDeleted => return LockLost::NodeDeleted,
-                Ok(_) => {} // data changed: watch again
-                Err(e) => return LockLost::SessionEnded(e),
-            },
+        // Only the watch is kept across the wait (a `match` on the call would keep its whole
+        // reply, data and Stat, alive until the watch fires).
+        let watch = match Box::pin(retrying(|| client.get_data_w(node))).await {
+            Ok((_, _, watch)) => watch,
             Err(e) if e.is_no_node() => return LockLost::NodeDeleted,
             Err(e) if e.is_terminal() => return LockLost::SessionEnded(e),
-            // Cannot watch the node (an ACL without read for us): the session and the lease
-            // are still watched by the caller.
-            Err(_) => std::future::pending::<()>().await,
+            // Cannot watch the node (an ACL without read for us): the lease is still watched by
+            // the caller, and the session's end here.
+            Err(_) => return LockLost::SessionEnded(Box::pin(client.session_ended()).await),
+        };
+        match watch.await {
+            Ok(ev) if ev.event_type == EventType::NodeDeleted => return LockLost::NodeDeleted,
+            Ok(_) => {} // data changed: watch again
+            Err(e) => return LockLost::SessionEnded(e),
         }
     }
 }
