@@ -41,7 +41,7 @@
 //!
 //! ## SASL
 //!
-//! With the `sasl` feature, [`ConnectOptions::sasl_digest_md5`] authenticates with DIGEST-MD5
+//! With the `sasl` feature, `ConnectOptions::sasl_digest_md5` authenticates with DIGEST-MD5
 //! (ZooKeeper's `DigestLoginModule`) on every connection, before any request goes out; wrong
 //! credentials fail `connect` with [`Error::AuthFailed`] at once.
 //!
@@ -356,7 +356,7 @@
 //! ([`Error`], [`ConnectionError`], [`proto::DecodeError`], [`proto::FrameError`], and the
 //! per-server report [`HostAttempt`]), [`SessionState`], [`EventType`], [`CreateMode`],
 //! [`AddWatchMode`], [`WatcherType`], the multi operations and their results ([`Op`],
-//! [`OpResult`], [`ReadOp`], [`ReadResult`]), [`recipes::LockLost`], and the protocol's codes
+//! [`OpResult`], [`ReadOp`], [`ReadResult`]), [`recipes::LockLost`], [`recipes::Layout`], [`recipes::naming::QueueKind`], and the protocol's codes
 //! and messages ([`ErrorCode`], [`proto::OpCode`], [`proto::Request`], [`proto::Response`],
 //! [`proto::MultiOp`], [`proto::MultiReadOp`], [`proto::MultiResult`]). A `match` on them
 //! needs a wildcard arm.

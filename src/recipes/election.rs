@@ -207,6 +207,7 @@ pub struct LeaderInfo {
 
 /// The leader changes of an election ([`Election::observe`]).
 #[derive(Debug)]
+#[must_use = "leader changes are only seen through next()"]
 pub struct LeaderChanges {
     client: Client,
     path: String,
