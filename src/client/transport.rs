@@ -19,7 +19,8 @@ use tokio::net::TcpStream;
 use tokio::time::Sleep;
 use tokio_util::codec::Decoder;
 
-/// Read size: many replies per read; small enough that an idle client holds little memory.
+/// Read size: many replies per read. The buffer is only held while answers are awaited (see
+/// `read_frames`), so an idle session, or one waiting on a watch, holds none.
 const READ_CHUNK: usize = 16 * 1024;
 
 /// ZooKeeper's framing ([`take_frame`]: a 4-byte signed length, then the payload) as a
@@ -75,7 +76,7 @@ impl Transport {
             stream: None,
             link: Link::Plain,
             connecting: None,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf: BytesMut::new(),
             wbuf: BytesMut::new(),
             low_water: LowWater::new(coalesce_replies),
             fallback: Box::pin(idle),
@@ -196,10 +197,16 @@ impl Transport {
                 return Err(reason);
             }
         }
-        // A large frame (a long listing) grew the buffer: hand that back once it is consumed,
-        // or every session that ever read one keeps it (1,000 lock contenders: 94 MB).
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 2 * READ_CHUNK {
-            self.rbuf = BytesMut::with_capacity(READ_CHUNK);
+        // Nothing left to read and nothing awaited: hand the buffer back (the next read takes a
+        // fresh one). A session waiting on a watch, like each of 1,000 lock contenders, then
+        // holds no read buffer (16 KB each); a pipelining one always has replies in flight
+        // and keeps its buffer. A large frame (a long listing) that grew the buffer is handed
+        // back too once consumed, or every session that ever read one keeps it (1,000 lock
+        // contenders: 94 MB).
+        if self.rbuf.is_empty()
+            && (session.in_flight() == 0 || self.rbuf.capacity() > 2 * READ_CHUNK)
+        {
+            self.rbuf = BytesMut::new();
         }
         // Not for a connection the session dropped while reading (returned above).
         self.low_water.adjust(s, session.in_flight());
