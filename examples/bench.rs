@@ -479,7 +479,10 @@ async fn run_handoff(a: &Args) -> Outcome {
 /// every wait, waits until each waiter's session holds its watch (the wait is armed: counted
 /// when the server's reply arrived), then times from the call of `unset()` to the last waiter
 /// back (`release_ms_median` over rounds, `release_ms_max`). Memory with every wait armed, in
-/// the last round.
+/// the last round. CPU over the same span (median over rounds): this process's
+/// (`release_client_cpu_ms`) and, with `ZKSYNC_BENCH_SERVER_PIDS`, the servers'
+/// (`release_servers_cpu_ms`): on a machine of few cores their sum over the cores bounds the
+/// release time from below, whatever the client does.
 async fn run_barrier(a: &Args) -> Outcome {
     let k = a.clients.unwrap_or(50);
     let r = root("barrier");
@@ -488,6 +491,7 @@ async fn run_barrier(a: &Args) -> Outcome {
     let (waiters, connect_secs) = scale::connect_many(&a.servers, k).await;
     let b = Barrier::new(setter.clone(), &r);
     let mut rounds = Vec::new();
+    let (mut client_cpu, mut servers_cpu) = (Vec::new(), Vec::new());
     let mut mem = Vec::new();
     let mut errors = 0;
     let t_all = Instant::now();
@@ -504,6 +508,7 @@ async fn run_barrier(a: &Args) -> Outcome {
             scale::until_watches(c, 1).await;
         }
         mem = base.fields("", k, "session");
+        let (servers0, (user0, sys0)) = (scale::servers_cpu_ms(), rusage_cpu());
         let t = Instant::now();
         b.unset().await.expect("unset");
         let mut last = t;
@@ -514,6 +519,11 @@ async fn run_barrier(a: &Args) -> Outcome {
             }
         }
         rounds.push(last.duration_since(t).as_secs_f64() * 1e3);
+        let (user1, sys1) = rusage_cpu();
+        client_cpu.push((user1 + sys1 - user0 - sys0) * 1e3);
+        if let (Some(s0), Some(s1)) = (servers0, scale::servers_cpu_ms()) {
+            servers_cpu.push(s1 - s0);
+        }
     }
     let secs = t_all.elapsed().as_secs_f64();
     rounds.sort_by(|x, y| x.partial_cmp(y).unwrap());
@@ -530,7 +540,17 @@ async fn run_barrier(a: &Args) -> Outcome {
         ),
         ("clients".into(), k.to_string()),
         ("connect_secs".into(), format!("{connect_secs:.3}")),
+        (
+            "release_client_cpu_ms".into(),
+            format!("{:.1}", percentile(&sorted(client_cpu), 0.5)),
+        ),
     ];
+    if !servers_cpu.is_empty() {
+        extra.push((
+            "release_servers_cpu_ms".into(),
+            format!("{:.1}", percentile(&sorted(servers_cpu), 0.5)),
+        ));
+    }
     extra.extend(mem);
     Outcome {
         ops: a.ops,

@@ -108,6 +108,22 @@ impl Baseline {
     }
 }
 
+/// CPU time (user + sys, ms, in /proc's 10 ms ticks) used so far by the server processes
+/// whose pids `ZKSYNC_BENCH_SERVER_PIDS` lists (comma-separated; `scripts/bench` sets it for
+/// the local ensemble it runs against), or `None` when it is not set. With the client's own
+/// CPU over the same span it says whether a span was bound by the client or by the servers.
+pub fn servers_cpu_ms() -> Option<f64> {
+    let pids = std::env::var("ZKSYNC_BENCH_SERVER_PIDS").ok()?;
+    let mut total = 0.0;
+    for pid in pids.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        total += (ticks(11)? + ticks(12)?) * 10.0; // USER_HZ 100
+    }
+    Some(total)
+}
+
 /// Opens `k` sessions, at most 64 handshakes at a time (each a quorum write on the servers).
 /// Returns them and the seconds it took.
 pub async fn connect_many(servers: &str, k: usize) -> (Vec<Client>, f64) {
