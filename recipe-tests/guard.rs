@@ -2,6 +2,7 @@
 //! pause), clean-up handed to the client's driver (drops outside any runtime), and one monitor
 //! per guard however often `lost()` is called.
 
+use futures_util::FutureExt;
 use std::time::{Duration, Instant};
 use zksync::recipes::{LockLost, RwLock};
 use zksync::ConnectOptions;
@@ -181,6 +182,59 @@ async fn lost_in_a_select_loop_keeps_one_watch() {
     );
     assert!(g.is_lost());
     drop(g);
+    c.close().await;
+    ns.cleanup().await;
+}
+
+/// Each guard's loss monitor lives no longer than its guard (a scheduler holding thousands of
+/// locks releases and takes them all day): unlocked or dropped, the node's delete fires the
+/// monitor's watch and the monitor ends, re-registering nothing. A delete's events come before
+/// its reply (the unlocks), and one event fires every watch of its path (the drops: awaited
+/// through a watch of the test's own), so no watch may be left after that.
+#[tokio::test]
+async fn armed_monitors_end_with_their_guards_and_leave_no_watch() {
+    let ns = Namespace::new("guard-monitors-end").await;
+    let c = client().await;
+    let mut guards = Vec::new();
+    for i in 0..40 {
+        let g = RwLock::new(c.clone(), &ns.path(&format!("l{i}")))
+            .write()
+            .await
+            .unwrap();
+        assert!(g.lost().now_or_never().is_none(), "a fresh lock lost");
+        guards.push(g);
+    }
+    // The monitors set their watches from their own tasks: wait until the session holds them.
+    guard("40 monitors' watches", async {
+        while c.watch_count().await < 40 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(c.watch_count().await, 40, "one watch per armed guard");
+    let dropped = guards.split_off(20);
+    for g in guards {
+        g.unlock().await.unwrap();
+    }
+    let paths: Vec<String> = dropped.iter().map(|g| g.node_path().to_string()).collect();
+    drop(dropped);
+    // The driver deletes the dropped guards' nodes; wait for each delete's event.
+    // (getData sets no watch on a node that is already gone; exists would.)
+    for path in &paths {
+        match c.get_data_w(path).await {
+            Ok((_, _, gone)) => {
+                guard("a dropped guard's node deleted", gone).await.unwrap();
+            }
+            Err(e) if e.is_no_node() => {}
+            Err(e) => panic!("{path}: {e}"),
+        }
+    }
+    c.sync("/").await.unwrap();
+    assert_eq!(
+        c.watch_count().await,
+        0,
+        "watches left after every guard was released or dropped"
+    );
     c.close().await;
     ns.cleanup().await;
 }
