@@ -15,7 +15,7 @@ use std::fmt::Debug;
 
 use bytes::{Buf, Bytes, BytesMut};
 use zksync::proto::*;
-use zksync::{perms, Acl, ErrorCode, Id, Stat};
+use zksync::{perms, Acl, ChildNames, ErrorCode, Id, Stat};
 
 const VECTORS: &str = include_str!("golden/vectors.txt");
 
@@ -505,7 +505,7 @@ fn primitives(g: &mut Golden) {
     g.response_decode(
         "vector_null",
         OpCode::GetChildren,
-        Response::Children(vec![]),
+        Response::Children(ChildNames::default()),
     );
 }
 
@@ -801,7 +801,7 @@ fn node_ops(g: &mut Golden) {
     g.response(
         "get_children_response",
         OpCode::GetChildren,
-        Response::Children(children()),
+        Response::Children(children().iter().collect()),
     );
     g.roundtrip(
         "get_children_response_empty",
@@ -823,7 +823,7 @@ fn node_ops(g: &mut Golden) {
         "get_children2_response",
         OpCode::GetChildren2,
         Response::Children2 {
-            children: children(),
+            children: children().iter().collect(),
             stat: stat(),
         },
     );

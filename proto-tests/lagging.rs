@@ -314,12 +314,15 @@ impl Tree {
                 self.set_data(&r.path, &r.data, r.version)
                     .map(Response::Stat),
             ),
-            R::GetChildren(r) => answer(self.visible_children(&r.path).map(Response::Children)),
+            R::GetChildren(r) => answer(
+                self.visible_children(&r.path)
+                    .map(|children| Response::Children(children.iter().collect())),
+            ),
             R::GetChildren2(r) => {
                 answer(
                     self.visible_children(&r.path)
                         .map(|children| Response::Children2 {
-                            children,
+                            children: children.iter().collect(),
                             stat: self.nodes[&r.path].stat.clone(),
                         }),
                 )

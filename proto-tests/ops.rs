@@ -52,6 +52,7 @@ async fn typical_errors() {
     assert_eq!(c.set_data(&missing, b"x", None).await.map(|_| ()), no_node);
     assert_eq!(c.delete(&missing, None).await, no_node);
     assert_eq!(c.get_children(&missing).await.map(|_| ()), no_node);
+    assert_eq!(c.get_children_names(&missing).await.map(|_| ()), no_node);
     assert_eq!(c.get_acl(&missing).await.map(|_| ()), no_node);
     assert_eq!(
         c.set_acl(&missing, Acl::open_unsafe(), None)
@@ -391,6 +392,13 @@ async fn get_children_with_stat() {
     assert_eq!(stat.version, 0);
     let (_, direct) = c.get_data(&p).await.unwrap();
     assert_eq!(direct, stat);
+    // The borrowed listing: the same names and Stat, without a String per name.
+    let (names, names_stat) = c.get_children_names(&p).await.unwrap();
+    assert_eq!((names.len(), names.is_empty()), (2, false));
+    let mut borrowed: Vec<&str> = names.iter().collect();
+    borrowed.sort_unstable();
+    assert_eq!(borrowed, ["a", "b"]);
+    assert_eq!(names_stat, stat);
     // The root lists zksync-test.
     let (root_children, _) = c.get_children("/").await.unwrap();
     assert!(root_children.iter().any(|n| n == "zksync-test"));

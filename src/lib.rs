@@ -345,9 +345,10 @@
 //!
 //! Every public item has one path. The client API is at the crate root: [`Client`],
 //! [`ConnectOptions`], the argument and result types of its calls, its watches, [`Error`] and
-//! its causes, and the ZooKeeper vocabulary the calls use ([`Stat`], [`Acl`], [`Id`],
-//! [`perms`], [`ErrorCode`], [`EventType`], [`SessionState`], [`WatchedEvent`]). [`recipes`]
-//! holds the recipes, written on that public API only, and [`paths`] two path helpers.
+//! its causes, and the ZooKeeper vocabulary the calls use ([`Stat`], [`ChildNames`], [`Acl`],
+//! [`Id`], [`perms`], [`ErrorCode`], [`EventType`], [`SessionState`], [`WatchedEvent`]).
+//! [`recipes`] holds the recipes, written on that public API only, and [`paths`] two path
+//! helpers.
 //! [`proto`] is the jute codec (pure functions over bytes: records, requests, responses,
 //! framing), for tools and tests that speak the wire protocol themselves. The session state
 //! machine (no IO, no clock) and the tokio driver behind [`Client`] are private.
@@ -386,6 +387,7 @@ pub use error::{ConnectionError, Error, HostAttempt, Result, Unreachable};
 pub use path::{validate_path, validate_sequential_prefix};
 pub use proto::error_code::ErrorCode;
 pub use proto::records::acl::{perms, Acl, Id};
+pub use proto::records::children::ChildNames;
 pub use proto::records::stat::Stat;
 pub use session::{EventType, SessionState, WatchedEvent};
 

@@ -10,8 +10,8 @@ use crate::recipes::{
     LockLost, Mutex, Permit, RwLock, Semaphore,
 };
 use crate::{
-    AddWatchMode, Client, ConnectOptions, ConnectionError, CreateMode, Error, HostAttempt,
-    OneshotWatch, Op, PersistentWatch, ReadOp, StateChanges, Unreachable, WatcherType,
+    AddWatchMode, ChildNames, Client, ConnectOptions, ConnectionError, CreateMode, Error,
+    HostAttempt, OneshotWatch, Op, PersistentWatch, ReadOp, StateChanges, Unreachable, WatcherType,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -37,6 +37,7 @@ const _: fn() = || {
     send_sync::<LeaderChanges>();
     send_sync::<LockKind>();
     send_sync::<LockLost>();
+    send_sync::<ChildNames>();
     send_sync::<Error>();
     send_sync::<ConnectionError>();
     send_sync::<Unreachable>();
@@ -62,6 +63,7 @@ const _: fn() = || {
         send(&c.get_data_w(""));
         send(&c.set_data("", b"", None));
         send(&c.get_children(""));
+        send(&c.get_children_names(""));
         send(&c.get_children_w(""));
         send(&c.get_acl(""));
         send(&c.set_acl("", Vec::new(), None));

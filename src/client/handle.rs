@@ -10,9 +10,10 @@ use super::watch::{OneshotWatch, PersistentWatch, StateChanges};
 use crate::error::{Error, Result};
 use crate::path::{validate_path, validate_sequential_prefix};
 use crate::proto::{
-    add_watch_mode, Acl, AddWatchRequest, CheckVersionRequest, ClientInfo, CreateRequest,
-    CreateTtlRequest, DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiResult, PathRequest,
-    PathWatchRequest, Request, Response, SetAclRequest, SetDataRequest, Stat, WatchesRequest,
+    add_watch_mode, Acl, AddWatchRequest, CheckVersionRequest, ChildNames, ClientInfo,
+    CreateRequest, CreateTtlRequest, DeleteRequest, ErrorCode, MultiOp, MultiReadOp, MultiResult,
+    PathRequest, PathWatchRequest, Request, Response, SetAclRequest, SetDataRequest, Stat,
+    WatchesRequest,
 };
 use crate::session::{Chroot, SessionState, WatchKind};
 use bytes::Bytes;
@@ -456,6 +457,21 @@ impl Client {
             path: self.server_path(path)?,
             watch: false,
         });
+        let (children, stat) = children_result(self.call(req, None).await?)?;
+        Ok((children.to_vec(), stat))
+    }
+
+    /// Like [`Client::get_children`], with the names left in the reply's bytes: a
+    /// [`ChildNames`] to iterate as `&str`, with no allocation per name (for listing large
+    /// directories often, as the recipes' queues do). It holds the whole reply: drop it once
+    /// the names are used.
+    ///
+    /// **Cancel-safety:** a dropped call drops only the reply (a read changes nothing).
+    pub async fn get_children_names(&self, path: &str) -> Result<(ChildNames, Stat)> {
+        let req = Request::GetChildren2(PathWatchRequest {
+            path: self.server_path(path)?,
+            watch: false,
+        });
         children_result(self.call(req, None).await?)
     }
 
@@ -471,7 +487,7 @@ impl Client {
         });
         let (sink, w) = Self::once();
         let (c, s) = children_result(self.call(req, Some((WatchKind::Child, sink))).await?)?;
-        Ok((c, s, w))
+        Ok((c.to_vec(), s, w))
     }
 
     /// The node's ACL and Stat.
@@ -763,7 +779,7 @@ fn stat_result(r: Response) -> Result<Stat> {
     }
 }
 
-fn children_result(r: Response) -> Result<(Vec<String>, Stat)> {
+fn children_result(r: Response) -> Result<(ChildNames, Stat)> {
     match r {
         Response::Children2 { children, stat } => Ok((children, stat)),
         other => Err(unexpected(other)),

@@ -154,7 +154,7 @@ fn corpus() -> Vec<Vec<u8>> {
             stat: stat.clone(),
         },
         Response::Children2 {
-            children: names.clone(),
+            children: names.iter().collect(),
             stat: stat.clone(),
         },
         Response::Multi(vec![
@@ -303,6 +303,7 @@ fn all_records(input: &Bytes) -> usize {
     record::<String>(input);
     record::<Option<String>>(input);
     record::<Vec<String>>(input);
+    record::<ChildNames>(input);
     record::<Vec<i64>>(input);
     record::<OpCode>(input);
     record::<ErrorCode>(input);

@@ -51,7 +51,7 @@ fn ensure(buf: &Bytes, n: usize) -> Result<(), DecodeError> {
 
 /// Reads a `buffer`/`ustring` length prefix: `None` for null (-1), otherwise a length already
 /// checked to fit in the remaining input.
-fn read_len(buf: &mut Bytes) -> Result<Option<usize>, DecodeError> {
+pub(crate) fn read_len(buf: &mut Bytes) -> Result<Option<usize>, DecodeError> {
     let len = i32::decode(buf)?;
     if len == -1 {
         return Ok(None);

@@ -2,9 +2,9 @@
 //!
 //! Pure functions over bytes: no IO, no tokio runtime. Everything is at this one level, so
 //! `use zksync::proto::*` brings in the whole protocol; the types the client API shares with
-//! it ([`Stat`], [`Acl`], [`Id`](crate::Id), [`perms`](crate::perms), [`ErrorCode`]) are at
-//! the crate root. Decoding never panics and never allocates from a length it has not checked
-//! against the input, whatever the bytes.
+//! it ([`Stat`], [`ChildNames`], [`Acl`], [`Id`](crate::Id), [`perms`](crate::perms),
+//! [`ErrorCode`]) are at the crate root. Decoding never panics and never allocates from a
+//! length it has not checked against the input, whatever the bytes.
 
 #[macro_use]
 pub(crate) mod records;

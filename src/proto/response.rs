@@ -165,11 +165,11 @@ pub enum Response {
         stat: Stat,
     },
     /// getChildren (8).
-    Children(Vec<String>),
+    Children(ChildNames),
     /// getChildren2 (12).
     Children2 {
-        /// Child names.
-        children: Vec<String>,
+        /// Child names (sharing the frame's memory).
+        children: ChildNames,
         /// The parent's Stat.
         stat: Stat,
     },
@@ -238,14 +238,12 @@ impl Response {
                     stat: r.stat,
                 }
             }
-            OpCode::GetChildren => Response::Children(Vec::<String>::decode(body)?),
-            OpCode::GetChildren2 => {
-                let r = GetChildren2Response::decode(body)?;
-                Response::Children2 {
-                    children: r.children,
-                    stat: r.stat,
-                }
-            }
+            OpCode::GetChildren => Response::Children(ChildNames::decode(body)?),
+            // GetChildren2Response's fields, with the names left in the frame.
+            OpCode::GetChildren2 => Response::Children2 {
+                children: ChildNames::decode(body)?,
+                stat: Stat::decode(body)?,
+            },
             OpCode::Sync => Response::Sync {
                 path: String::decode(body)?,
             },
@@ -286,7 +284,8 @@ impl Response {
                 acl.encode(buf);
                 stat.encode(buf);
             }
-            Response::Children(children) | Response::Ephemerals(children) => children.encode(buf),
+            Response::Children(children) => children.encode(buf),
+            Response::Ephemerals(names) => names.encode(buf),
             Response::Children2 { children, stat } => {
                 children.encode(buf);
                 stat.encode(buf);

@@ -380,10 +380,13 @@ pub fn arb_response_with_op() -> impl Strategy<Value = (OpCode, Response)> {
             .prop_map(|(data, stat)| (OpCode::GetData, Response::GetData { data, stat })),
         (arb_acls(), arb_stat())
             .prop_map(|(acl, stat)| (OpCode::GetAcl, Response::GetAcl { acl, stat })),
-        arb_names().prop_map(|c| (OpCode::GetChildren, Response::Children(c))),
+        arb_names().prop_map(|c| (OpCode::GetChildren, Response::Children(c.iter().collect()))),
         (arb_names(), arb_stat()).prop_map(|(children, stat)| (
             OpCode::GetChildren2,
-            Response::Children2 { children, stat }
+            Response::Children2 {
+                children: children.iter().collect(),
+                stat
+            }
         )),
         arb_path().prop_map(|path| (OpCode::Sync, Response::Sync { path })),
         (

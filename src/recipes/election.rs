@@ -3,7 +3,7 @@
 
 use super::held::{held_api, HeldNode};
 use super::layout::{Layout, Role};
-use super::lock_node::{QueueKind, QueueNode};
+use super::lock_node::{NodeRef, QueueKind, QueueNode};
 use super::queue::{earlier, Attempt};
 use super::retry::{retry_or_fail, retrying, unless_no_node};
 use super::support::after_sync;
@@ -134,14 +134,16 @@ impl Election {
                 unless_no_node(after_sync(
                     client,
                     &self.path,
-                    client.get_children(&self.path),
+                    client.get_children_names(&self.path),
                 ))
             })
             .await?;
-            let Some((children, _)) = listed else {
-                return Ok(None); // no election here yet
+            // Only the leading candidate is kept: the listing is gone before the read.
+            let first = match listed {
+                Some((children, _)) => first_candidate(self.layout, children.iter()),
+                None => return Ok(None), // no election here yet
             };
-            let Some(first) = first_candidate(self.layout, &children) else {
+            let Some(first) = first else {
                 return Ok(None);
             };
             let node = join(&self.path, &first.name);
@@ -174,21 +176,29 @@ impl Election {
 
 /// The candidate an election's candidate waits for: the nearest earlier one (candidates are
 /// the nodes of kind `candidate` in the election's layout).
-fn candidate_blockers(nodes: &[QueueNode], me: &QueueNode, candidate: QueueKind) -> Vec<String> {
+fn candidate_blockers(
+    nodes: &[NodeRef<'_>],
+    me: &NodeRef<'_>,
+    candidate: QueueKind,
+) -> Vec<String> {
     earlier(nodes, me, &[candidate])
         .last()
-        .map(|n| vec![n.name.clone()])
+        .map(|n| vec![n.name.to_string()])
         .unwrap_or_default()
 }
 
-/// The leading candidate among an election's children.
-fn first_candidate(layout: Layout, children: &[String]) -> Option<QueueNode> {
+/// The leading candidate among an election's children (only its name is copied out).
+fn first_candidate<'a>(
+    layout: Layout,
+    children: impl IntoIterator<Item = &'a str>,
+) -> Option<QueueNode> {
     let candidate = layout.candidate_kind();
     children
-        .iter()
-        .filter_map(|c| layout.parse(c))
+        .into_iter()
+        .filter_map(|c| layout.parse_ref(c))
         .filter(|n| n.kind == candidate)
         .min_by_key(|n| n.seq)
+        .map(NodeRef::to_owned)
 }
 
 /// Who leads an election.
@@ -226,9 +236,10 @@ impl LeaderChanges {
         let client = &self.client;
         let path = self.path.as_str();
         loop {
-            let listed = unless_no_node(after_sync(client, path, client.get_children(path))).await;
-            let children = match listed {
-                Ok(Some((children, _))) => children,
+            let listed = after_sync(client, path, client.get_children_names(path));
+            // Only the leading candidate is kept: the listing is gone before any wait.
+            let first = match unless_no_node(listed).await {
+                Ok(Some((children, _))) => first_candidate(self.layout, children.iter()),
                 Ok(None) => {
                     // No election yet: wait for its node.
                     match client.exists_w(path).await {
@@ -245,11 +256,11 @@ impl LeaderChanges {
                     continue;
                 }
             };
-            let Some(first) = first_candidate(self.layout, &children) else {
+            let Some(first) = first else {
                 // Nobody leads: wait for the candidate list to change.
                 match unless_no_node(client.get_children_w(path)).await {
                     Ok(Some((now, _, watch))) => {
-                        if first_candidate(self.layout, &now).is_none() {
+                        if first_candidate(self.layout, now.iter().map(String::as_str)).is_none() {
                             watch.await?;
                         }
                     }
@@ -325,10 +336,15 @@ mod tests {
             "_c_cc-write-0000000001".to_string(),
             "other".to_string(),
         ];
-        assert_eq!(first_candidate(Layout::Go, &children).unwrap().seq, 3);
-        let nodes: Vec<QueueNode> = children
+        assert_eq!(
+            first_candidate(Layout::Go, children.iter().map(String::as_str))
+                .unwrap()
+                .seq,
+            3
+        );
+        let nodes: Vec<NodeRef> = children
             .iter()
-            .filter_map(|c| Layout::Go.parse(c))
+            .filter_map(|c| Layout::Go.parse_ref(c))
             .collect();
         let me = &nodes[0];
         let c = QueueKind::Candidate;
@@ -343,6 +359,11 @@ mod tests {
             "bb__rlock__0000000001".to_string(),
             "cc__lock__0000000004".to_string(),
         ];
-        assert_eq!(first_candidate(Layout::Kazoo, &kazoo).unwrap().seq, 4);
+        assert_eq!(
+            first_candidate(Layout::Kazoo, kazoo.iter().map(String::as_str))
+                .unwrap()
+                .seq,
+            4
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use super::layout::Layout;
 use super::lock_node::QueueKind;
-use super::lock_node::{self, QueueNode};
+use super::lock_node::{self, NodeRef, QueueNode};
 use super::queue::earlier;
 use super::retry::{retrying, unless_no_node};
 use super::support::after_sync;
@@ -169,6 +169,8 @@ fn parse_any(name: &str) -> Option<QueueNode> {
 /// Whether each of `nodes` (sorted by sequence) holds, by its recipe's rule; `max` is the
 /// semaphore's number of permits (needed only if there are permit nodes).
 fn holders(nodes: &[QueueNode], max: Option<usize>) -> Vec<bool> {
+    let nodes: Vec<NodeRef> = nodes.iter().map(QueueNode::borrowed).collect();
+    let nodes = &nodes[..];
     nodes
         .iter()
         .map(|n| match n.kind {

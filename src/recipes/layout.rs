@@ -3,7 +3,7 @@
 //! Apache Curator or kazoo. The rules each layout takes from its library are in the README
 //! ("Sharing locks with Curator and kazoo"), with the files and versions they were read from.
 
-use super::lock_node::{QueueKind, QueueNode};
+use super::lock_node::{NodeRef, QueueKind, QueueNode};
 use std::fmt;
 use std::str::FromStr;
 
@@ -117,19 +117,13 @@ impl Layout {
     /// fatal). The sequence is the trailing 10 characters (a signed `%010d`), right after a
     /// marker of the layout.
     pub(crate) fn parse(self, name: &str) -> Option<QueueNode> {
-        let (kind, seq) = self.classify(name)?;
-        Some(QueueNode {
-            name: name.to_string(),
-            kind,
-            seq,
-        })
+        self.parse_ref(name).map(NodeRef::to_owned)
     }
 
-    /// [`Layout::parse`] taking the name by value: a listing parsed this way moves its names
-    /// into the nodes instead of copying each one.
-    pub(crate) fn parse_owned(self, name: String) -> Option<QueueNode> {
-        let (kind, seq) = self.classify(&name)?;
-        Some(QueueNode { name, kind, seq })
+    /// [`Layout::parse`] without copying the name: the node borrows it (from a listing).
+    pub(crate) fn parse_ref(self, name: &str) -> Option<NodeRef<'_>> {
+        let (kind, seq) = self.classify(name)?;
+        Some(NodeRef { name, kind, seq })
     }
 
     /// The kind and sequence number of a queue node's name in this layout.
@@ -285,7 +279,8 @@ mod tests {
         ];
         for &(layout, name, want) in table {
             assert_eq!(layout.parse(name).map(|n| n.kind), want, "{layout} {name}");
-            assert_eq!(layout.parse_owned(name.to_string()), layout.parse(name));
+            let borrowed = layout.parse_ref(name);
+            assert_eq!(borrowed.map(|n| (n.name, n.kind)), want.map(|k| (name, k)));
         }
         let n = Layout::Kazoo.parse("x__rlock__-000000002").unwrap();
         assert_eq!(n.seq, -2);

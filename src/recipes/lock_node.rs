@@ -69,6 +69,41 @@ pub struct QueueNode {
     pub seq: i64,
 }
 
+impl QueueNode {
+    /// The node as a borrowed view (what the recipes' waiting rules take).
+    pub(crate) fn borrowed(&self) -> NodeRef<'_> {
+        NodeRef {
+            name: &self.name,
+            kind: self.kind,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A parsed queue node name borrowed from a listing: the recipes decide whom to wait for on
+/// these, so parsing a listing of 1,000 names allocates nothing per name (only the few names
+/// waited for are copied out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NodeRef<'a> {
+    /// The full child name.
+    pub name: &'a str,
+    /// What the node stands for.
+    pub kind: QueueKind,
+    /// The server's sequence number (the order of the queue).
+    pub seq: i64,
+}
+
+impl NodeRef<'_> {
+    /// The node with its name copied out.
+    pub(crate) fn to_owned(self) -> QueueNode {
+        QueueNode {
+            name: self.name.to_string(),
+            kind: self.kind,
+            seq: self.seq,
+        }
+    }
+}
+
 /// A parsed lock node name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockNode {

@@ -8,12 +8,12 @@
 
 use super::cleanup::{delete_until_gone, DeleteOnDrop, Leftover};
 use super::layout::{Layout, Role};
-use super::lock_node::{self, QueueKind, QueueNode};
+use super::lock_node::{self, NodeRef, QueueKind, QueueNode};
 use super::retry::{pause_if_local, retry_or_fail, retrying};
 use super::support::{basename, create_protected};
 use crate::error::{Error, Result};
 use crate::paths::join;
-use crate::{Acl, Client, CreateMode};
+use crate::{Acl, ChildNames, Client, CreateMode};
 use std::collections::HashSet;
 use tokio::task::JoinSet;
 
@@ -42,11 +42,12 @@ pub(crate) struct Admitted {
 impl Attempt<'_> {
     /// Creates the attempt's node and waits until `blockers` returns no names: `blockers`
     /// gets every parsed queue node in the directory (any kind: it picks those that count) and
-    /// this attempt's own, and names the nodes it must still wait for. `Ok(None)` only with
-    /// `try_only`, when it would have had to wait (its node is removed then).
+    /// this attempt's own, both borrowing the listing's names, and names the nodes it must
+    /// still wait for. `Ok(None)` only with `try_only`, when it would have had to wait (its
+    /// node is removed then).
     pub(crate) async fn run(
         &self,
-        blockers: impl Fn(&[QueueNode], &QueueNode) -> Vec<String>,
+        blockers: impl Fn(&[NodeRef<'_>], &NodeRef<'_>) -> Vec<String>,
     ) -> Result<Option<Admitted>> {
         let client = self.client;
         let id = lock_node::new_id();
@@ -87,11 +88,12 @@ impl Attempt<'_> {
         loop {
             let children = match listing.take() {
                 Some(c) => c,
-                None => retrying(|| client.get_children(self.dir)).await?.0,
+                None => retrying(|| client.get_children_names(self.dir)).await?.0,
             };
             // The listing is used up here, before any wait: a waiter keeps only the names it
-            // waits for, never the queue (at 1,000 contenders a listing is some 56 KB of names
-            // on the wire and 190 KB parsed, per waiting session).
+            // waits for, never the queue (at 1,000 contenders a listing is some 56 KB of names,
+            // and a `ChildNames` keeps the whole reply frame they sit in, and the read buffer
+            // it was cut from, per waiting session).
             let Some(wait_for) = self.decide(children, &me, &blockers) else {
                 // Our ephemeral node is gone: the session expired or someone deleted it.
                 return Err(Error::Server(crate::ErrorCode::NoNode));
@@ -119,21 +121,23 @@ impl Attempt<'_> {
 
     /// The nodes this attempt (`me`) must still wait for according to `children` (a listing
     /// of the queue, consumed), or `None` if `me` is not in it. Not async, so that nothing of
-    /// the listing can live on across the wait that follows.
+    /// the listing can live on across the wait that follows. The nodes borrow their names
+    /// from the listing: only the names returned (the few waited for) are copied out.
     fn decide(
         &self,
-        children: Vec<String>,
+        children: ChildNames,
         me: &QueueNode,
-        blockers: impl Fn(&[QueueNode], &QueueNode) -> Vec<String>,
+        blockers: impl Fn(&[NodeRef<'_>], &NodeRef<'_>) -> Vec<String>,
     ) -> Option<Vec<String>> {
-        let nodes: Vec<QueueNode> = children
-            .into_iter()
-            .filter_map(|c| self.layout.parse_owned(c))
+        let nodes: Vec<NodeRef<'_>> = children
+            .iter()
+            .filter_map(|c| self.layout.parse_ref(c))
             .collect();
+        let me = me.borrowed();
         nodes
             .iter()
             .any(|n| n.name == me.name)
-            .then(|| blockers(&nodes, me))
+            .then(|| blockers(&nodes, &me))
     }
 
     /// Sets a watch on each node of `wait_for` not watched yet. getData sets no watch on a
@@ -171,7 +175,7 @@ impl Attempt<'_> {
     /// node's name and czxid, and the listing unless that failed. A failed create comes back
     /// as it is: only the caller knows what to do about it (after a connection loss the node
     /// may exist: look for it by its id; a refusal created nothing).
-    async fn fast_path(&self, prefix: &str) -> Result<(String, i64, Option<Vec<String>>)> {
+    async fn fast_path(&self, prefix: &str) -> Result<(String, i64, Option<ChildNames>)> {
         let create_path = join(self.dir, prefix);
         let (created, listed) = tokio::join!(
             self.client.create_with_acl(
@@ -180,7 +184,7 @@ impl Attempt<'_> {
                 CreateMode::EphemeralSequential,
                 self.acl.to_vec()
             ),
-            self.client.get_children(self.dir),
+            self.client.get_children_names(self.dir),
         );
         let (path, stat) = created?;
         let listing = listed.ok().map(|(children, _)| children);
@@ -189,12 +193,12 @@ impl Attempt<'_> {
 }
 
 /// The nodes of `kinds` that come before `me` in the queue, nearest last.
-pub(crate) fn earlier<'a>(
-    nodes: &'a [QueueNode],
-    me: &QueueNode,
+pub(crate) fn earlier<'a, 'n>(
+    nodes: &'a [NodeRef<'n>],
+    me: &NodeRef<'_>,
     kinds: &[QueueKind],
-) -> Vec<&'a QueueNode> {
-    let mut before: Vec<&QueueNode> = nodes
+) -> Vec<&'a NodeRef<'n>> {
+    let mut before: Vec<&NodeRef<'n>> = nodes
         .iter()
         .filter(|n| n.seq < me.seq && kinds.contains(&n.kind))
         .collect();

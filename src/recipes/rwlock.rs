@@ -2,7 +2,7 @@
 
 use super::layout::{Layout, Role};
 use super::lock_guard::LockGuard;
-use super::lock_node::{LockKind, LockNode, QueueKind, QueueNode};
+use super::lock_node::{LockKind, LockNode, NodeRef, QueueKind};
 use super::queue::{earlier, Attempt};
 use crate::error::Result;
 use crate::paths::join;
@@ -164,13 +164,13 @@ impl RwLock {
 /// What a lock node waits for in the queue: the nearest earlier lock node that conflicts (for
 /// a writer any lock node, for a reader a writer; other kinds of queue node in the same
 /// directory are not the lock's business).
-fn lock_blockers(nodes: &[QueueNode], me: &QueueNode) -> Vec<String> {
+fn lock_blockers(nodes: &[NodeRef<'_>], me: &NodeRef<'_>) -> Vec<String> {
     let conflicting: &[QueueKind] = match me.kind {
         QueueKind::Read => &[QueueKind::Write],
         _ => &[QueueKind::Read, QueueKind::Write],
     };
     earlier(nodes, me, conflicting)
         .last()
-        .map(|b| vec![b.name.clone()])
+        .map(|b| vec![b.name.to_string()])
         .unwrap_or_default()
 }

@@ -3,7 +3,7 @@
 use super::held::{held_api, HeldNode};
 use super::layout::{Layout, Role};
 use super::lease_semaphores;
-use super::lock_node::{QueueKind, QueueNode};
+use super::lock_node::{NodeRef, QueueKind};
 use super::queue::{earlier, Attempt};
 use super::retry::{retrying, unless_no_node};
 use super::support::create_path;
@@ -231,14 +231,14 @@ impl Semaphore {
 
 /// What a permit node waits for: nothing if fewer than `max` permit nodes come before it,
 /// else the `max` nearest of them (see [`Semaphore`] for why those suffice).
-fn permit_blockers(nodes: &[QueueNode], me: &QueueNode, max: usize) -> Vec<String> {
+fn permit_blockers(nodes: &[NodeRef<'_>], me: &NodeRef<'_>, max: usize) -> Vec<String> {
     let before = earlier(nodes, me, &[QueueKind::Permit]);
     if before.len() < max {
         return Vec::new();
     }
     before[before.len() - max..]
         .iter()
-        .map(|n| n.name.clone())
+        .map(|n| n.name.to_string())
         .collect()
 }
 
@@ -287,9 +287,10 @@ impl Permit {
 mod tests {
     use super::*;
 
-    fn node(seq: i64, kind: QueueKind) -> QueueNode {
-        QueueNode {
-            name: format!("n{seq}"),
+    fn node(seq: i64, kind: QueueKind) -> NodeRef<'static> {
+        const NAMES: [&str; 6] = ["n0", "n1", "n2", "n3", "n4", "n5"];
+        NodeRef {
+            name: NAMES[seq as usize],
             kind,
             seq,
         }
@@ -297,7 +298,7 @@ mod tests {
 
     #[test]
     fn first_max_nodes_hold_and_waiters_watch_the_max_nearest() {
-        let nodes: Vec<QueueNode> = (0..6).map(|s| node(s, QueueKind::Permit)).collect();
+        let nodes: Vec<NodeRef> = (0..6).map(|s| node(s, QueueKind::Permit)).collect();
         for s in 0..3 {
             assert!(permit_blockers(&nodes, &nodes[s], 3).is_empty(), "{s}");
         }

@@ -44,6 +44,7 @@ macro_rules! record {
 
 pub(crate) mod acl;
 mod auth;
+pub(crate) mod children;
 mod connect;
 mod header;
 mod misc;
@@ -53,11 +54,12 @@ mod sasl;
 pub(crate) mod stat;
 mod watch;
 
-// `Acl`, `Id`, `perms` and `Stat` are public at the crate root only (see `proto`).
+// `Acl`, `Id`, `perms`, `Stat` and `ChildNames` are public at the crate root only (see `proto`).
 pub(crate) use acl::Acl;
 #[cfg(test)]
 pub(crate) use acl::Id;
 pub use auth::*;
+pub(crate) use children::ChildNames;
 pub use connect::*;
 pub use header::*;
 pub use misc::*;

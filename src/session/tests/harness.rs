@@ -400,7 +400,7 @@ pub(super) fn register(h: &mut H, watches: &[(WatchKind, &str)]) -> Vec<u32> {
             WatchKind::Exist => (exists(path, true), None, ErrorCode::NoNode),
             WatchKind::Child => (
                 get_children(path, true),
-                Some(Response::Children(vec![])),
+                Some(Response::Children(crate::ChildNames::default())),
                 ErrorCode::Ok,
             ),
             WatchKind::Persistent => (

@@ -33,7 +33,7 @@ fn watch_registration_follows_the_reply() {
     assert_eq!(h.s.watches().count(WatchKind::Exist, "/nod"), 0);
     // getChildren: a child watch; on a missing node, none.
     h.submit(get_children("/p", true), Some(WatchKind::Child));
-    h.reply_ok(5, 5, Response::Children(vec!["c".into()]));
+    h.reply_ok(5, 5, Response::Children(["c"].into_iter().collect()));
     assert_eq!(h.s.watches().count(WatchKind::Child, "/p"), 1);
     h.submit(get_children("/nop", true), Some(WatchKind::Child));
     h.reply(6, 6, ErrorCode::NoNode, None);
@@ -375,7 +375,7 @@ fn set_watches_is_batched_below_the_limit() {
                 data: Bytes::new(),
                 stat: stat(1),
             },
-            _ => Response::Children(vec![]),
+            _ => Response::Children(crate::ChildNames::default()),
         };
         h.reply_ok(s.xid, 0x500, resp);
     }
