@@ -14,17 +14,15 @@
 use std::error::Error as _;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use zksync::recipes::{Barrier, DoubleBarrier, Election, Mutex, RwLock as ZkRwLock, Semaphore};
 use zksync::{
     Client, ConnectOptions, ConnectionError, CreateMode, Error, SessionState, TlsOptions,
 };
 use zksync_test_support::{
-    delete_tree, guard, run_ensemble_async, still_blocked, wait_children, wait_state,
+    guard, run_ensemble_async, still_blocked, wait_children, wait_state, EnsembleUp, Namespace,
 };
 
 // ----- the TLS ensemble -----
@@ -72,69 +70,16 @@ async fn tls_client() -> Client {
     c
 }
 
-/// Tests that kill a server take this exclusively, the others shared.
-static ENSEMBLE: RwLock<()> = RwLock::const_new(());
-
-#[allow(dead_code)]
-enum Hold {
-    Shared(RwLockReadGuard<'static, ()>),
-    Exclusive(RwLockWriteGuard<'static, ()>),
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A unique namespace below /zksync-test, made and removed over TLS.
-struct Ns {
-    root: String,
-    admin: Client,
-    _hold: Hold,
-}
-
-impl Ns {
-    async fn new(name: &str) -> Ns {
-        Self::make(name, Hold::Shared(ENSEMBLE.read().await)).await
-    }
-
-    async fn exclusive(name: &str) -> Ns {
-        Self::make(name, Hold::Exclusive(ENSEMBLE.write().await)).await
-    }
-
-    async fn make(name: &str, hold: Hold) -> Ns {
-        let admin = tls_client().await;
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let root = format!("/zksync-test/tls-{name}-{}-{n}", std::process::id());
-        let _ = admin
-            .create("/zksync-test", b"", CreateMode::Persistent)
-            .await;
-        admin
-            .create(&root, b"", CreateMode::Persistent)
-            .await
-            .expect("create namespace");
-        Ns {
-            root,
-            admin,
-            _hold: hold,
-        }
-    }
-
-    fn path(&self, rel: &str) -> String {
-        format!("{}/{rel}", self.root)
-    }
-
-    async fn cleanup(self) {
-        self.admin.sync(&self.root).await.expect("sync");
-        delete_tree(&self.admin, &self.root)
-            .await
-            .unwrap_or_else(|e| panic!("delete {}: {e}", self.root));
-        self.admin.close().await;
-    }
+/// A namespace made and removed over TLS, for a test that leaves the servers alone.
+async fn ns(name: &str) -> Namespace {
+    Namespace::with_admin(&format!("tls-{name}"), tls_client().await).await
 }
 
 /// `connect` must fail with `Unreachable` whose every server failed with a TLS error whose
 /// message contains `expected`; returns that error's source (rustls' error) as text.
 async fn expect_tls_failure(tls: TlsOptions, hosts: &str, expected: &str) -> String {
     // Every server up: a killed one would fail with "refused" instead.
-    let _hold = ENSEMBLE.read().await;
+    let _hold = EnsembleUp::hold().await;
     let result = ConnectOptions::default()
         .session_timeout(Duration::from_secs(4))
         .establish_timeout(Duration::from_millis(1500))
@@ -164,7 +109,7 @@ async fn expect_tls_failure(tls: TlsOptions, hosts: &str, expected: &str) -> Str
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn connects_over_tls_and_pipelines_deeply() {
-    let ns = Ns::new("basic").await;
+    let ns = ns("basic").await;
     let c = tls_client().await;
     assert_eq!(c.state(), SessionState::Connected);
     let path = ns.path("node");
@@ -195,7 +140,7 @@ async fn connects_over_tls_and_pipelines_deeply() {
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn in_memory_pem_and_server_name_override_work() {
-    let ns = Ns::new("pem").await;
+    let ns = ns("pem").await;
     let ca = std::fs::read(tls_file("ca.pem")).unwrap();
     let cert = std::fs::read(tls_file("client.pem")).unwrap();
     let key = std::fs::read(tls_file("client-key.pem")).unwrap();
@@ -222,7 +167,7 @@ async fn in_memory_pem_and_server_name_override_work() {
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn every_recipe_works_over_tls() {
-    let ns = Ns::new("recipes").await;
+    let ns = ns("recipes").await;
     let a = tls_client().await;
     let b = tls_client().await;
 
@@ -357,7 +302,7 @@ fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'st
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn a_killed_server_is_left_for_another_over_tls_with_the_same_session() {
-    let ns = Ns::exclusive("kill").await;
+    let ns = Namespace::exclusive_with_admin("tls-kill", tls_client().await).await;
     let c = tls_client().await;
     let sid = c.session_id();
     let eph = ns.path("eph");
@@ -527,7 +472,7 @@ async fn output(mut c: tokio::process::Command) -> (i32, String, String) {
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn cli_lock_works_over_tls_by_flags_and_by_environment() {
-    let ns = Ns::new("cli").await;
+    let ns = ns("cli").await;
     let path = ns.path("lock");
     let (ca, cert, key) = (
         file_str("ca.pem"),
@@ -567,7 +512,7 @@ async fn cli_lock_works_over_tls_by_flags_and_by_environment() {
 #[tokio::test]
 #[ignore = "needs a TLS-mode ensemble (ZOOKEEPER_TLS_PEERS, ZKSYNC_TLS_DIR): scripts/test runs it"]
 async fn cli_tls_failures_exit_2_with_one_clear_line() {
-    let _hold = ENSEMBLE.read().await;
+    let _hold = EnsembleUp::hold().await;
     let (ca, cert, key) = (
         file_str("ca.pem"),
         file_str("client.pem"),

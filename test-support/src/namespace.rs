@@ -52,6 +52,20 @@ enum EnsembleGuard {
     Exclusive(RwLockWriteGuard<'static, ()>),
 }
 
+/// A shared hold on the ensemble without a namespace, for a test that needs every server up
+/// but writes nothing (a connect that must fail, say): no exclusive test stops a server while
+/// it is held. Not while making a [`Namespace`] in the same test: the namespace takes its own
+/// hold, and a queued exclusive test between the two would wait for the first while the
+/// second waits for it.
+pub struct EnsembleUp(#[allow(dead_code)] RwLockReadGuard<'static, ()>);
+
+impl EnsembleUp {
+    /// Waits until no test holds the ensemble exclusively.
+    pub async fn hold() -> EnsembleUp {
+        EnsembleUp(ENSEMBLE.read().await)
+    }
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A unique namespace below `/zksync-test`, created on construction; `cleanup` removes it
@@ -82,6 +96,13 @@ impl Namespace {
     /// credentials, say), for a test that leaves its ensemble alone.
     pub async fn with_admin(name: &str, admin: Client) -> Namespace {
         let guard = EnsembleGuard::Shared(ENSEMBLE.read().await);
+        Self::make_with(name, admin, guard).await
+    }
+
+    /// [`Namespace::with_admin`] for a test that stops or starts servers (as
+    /// [`Namespace::exclusive`]).
+    pub async fn exclusive_with_admin(name: &str, admin: Client) -> Namespace {
+        let guard = EnsembleGuard::Exclusive(ENSEMBLE.write().await);
         Self::make_with(name, admin, guard).await
     }
 
